@@ -1,0 +1,93 @@
+"""LoopML: data versions, experiments, gates, registry, serving, monitoring and retraining as one loop.
+
+This module is the fluent API. Everything is imported on first use, so ``import loopml`` stays
+light: the store, pandas and the model libraries load only when a function that needs them runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; resolved by __getattr__ on first access.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "ActiveRun",
+            "active_run",
+            "download_artifacts",
+            "end_run",
+            "flush",
+            "get_run",
+            "list_artifacts",
+            "log_artifact",
+            "log_artifacts",
+            "log_dict",
+            "log_figure",
+            "log_metric",
+            "log_metrics",
+            "log_param",
+            "log_params",
+            "log_text",
+            "search_runs",
+            "set_experiment",
+            "set_tag",
+            "set_tags",
+            "set_tracking_uri",
+            "start_run",
+        ),
+        "loopml.tracking.fluent",
+    ),
+    "LoopMLClient": "loopml.tracking.client",
+    "autolog": "loopml.tracking.autolog",
+    "RunStatus": "loopml.entities",
+    "LoopMLError": "loopml.errors",
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'loopml' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from loopml.entities import RunStatus
+    from loopml.errors import LoopMLError
+    from loopml.tracking.autolog import autolog
+    from loopml.tracking.client import LoopMLClient
+    from loopml.tracking.fluent import (
+        ActiveRun,
+        active_run,
+        download_artifacts,
+        end_run,
+        flush,
+        get_run,
+        list_artifacts,
+        log_artifact,
+        log_artifacts,
+        log_dict,
+        log_figure,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        log_text,
+        search_runs,
+        set_experiment,
+        set_tag,
+        set_tags,
+        set_tracking_uri,
+        start_run,
+    )

@@ -1,0 +1,30 @@
+"""The metadata store: SQL through SQLAlchemy, upgraded by Alembic, one repository per aggregate."""
+
+from __future__ import annotations
+
+from loopml.store.base import (
+    ArtifactIndex,
+    ArtifactRecord,
+    ExperimentRepository,
+    MetricRepository,
+    RecordRepository,
+    RunQuery,
+    RunRepository,
+    RunSpec,
+    ViewType,
+)
+from loopml.store.facade import Store, open_store
+
+__all__ = [
+    "ArtifactIndex",
+    "ArtifactRecord",
+    "ExperimentRepository",
+    "MetricRepository",
+    "RecordRepository",
+    "RunQuery",
+    "RunRepository",
+    "RunSpec",
+    "Store",
+    "ViewType",
+    "open_store",
+]

@@ -1,0 +1,115 @@
+"""The SQL schema as SQLAlchemy Core tables; private to the store (Alembic migrations mirror it).
+
+Child tables reference runs by an integer key (``runs.pk``) rather than the public 32-character id:
+metric rows are the bulk of the database and a small integer keeps their index cheap to maintain.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only aliases the rowid (cheap autoincrement) for a column typed exactly INTEGER.
+BigIntKey = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Double = sa.Float(precision=53)
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("experiment_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False, unique=True),
+    sa.Column("lifecycle_stage", sa.String(16), nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("last_update_time", sa.BigInteger, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("pk", BigIntKey, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), nullable=False, unique=True),
+    sa.Column(
+        "experiment_id",
+        sa.String(32),
+        sa.ForeignKey("experiments.experiment_id"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("lifecycle_stage", sa.String(16), nullable=False),
+    sa.Column("start_time", sa.BigInteger, nullable=False),
+    sa.Column("end_time", sa.BigInteger),
+    sa.Column("deleted_time", sa.BigInteger),
+    sa.Column("parent_run_id", sa.String(32)),
+    sa.Column("user", sa.String(256)),
+    sa.Column("host", sa.String(256)),
+    sa.Column("pid", sa.Integer),
+    sa.Column("heartbeat_time", sa.BigInteger),
+    sa.Column("entry_point", sa.Text),
+    sa.Column("command", sa.Text),
+    sa.Column("git_commit", sa.String(64)),
+    sa.Column("git_branch", sa.String(256)),
+    sa.Column("git_dirty", sa.Boolean),
+    sa.Column("python_version", sa.String(64)),
+    sa.Column("packages", sa.Text),
+    sa.Index("ix_runs_experiment_id_start_time", "experiment_id", "start_time"),
+    sa.Index("ix_runs_status", "status"),
+)
+
+params = sa.Table(
+    "params",
+    metadata,
+    sa.Column("run_pk", BigIntKey, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("run_pk", BigIntKey, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# NaN is stored as NULL: SQLite cannot store NaN, and PostgreSQL would sort it above every number.
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("run_pk", BigIntKey, sa.ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(250), nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("value", Double),
+    sa.Index("ix_metrics_run_pk_key_step", "run_pk", "key", "step"),
+)
+
+latest_metrics = sa.Table(
+    "latest_metrics",
+    metadata,
+    sa.Column("run_pk", BigIntKey, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("value", Double),
+    sa.Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("run_pk", BigIntKey, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("path", sa.String(1024), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.BigInteger, nullable=False),
+    sa.Index("ix_artifacts_digest", "digest"),
+)
