@@ -1,4 +1,4 @@
-"""LoopML: data versions, experiments, gates, registry, serving, monitoring and retraining as one loop.
+"""LoopML: data, experiments, gates, registry, serving, monitoring and retraining as one loop.
 
 This module is the fluent API. Everything is imported on first use, so ``import loopml`` stays
 light: the store, pandas and the model libraries load only when a function that needs them runs.

@@ -2,7 +2,8 @@
 
 Every error is built from fields (what was wrong, the value, how to fix it) so the CLI can print one
 line, the HTTP server can answer with a status and a JSON body naming the field, and tests can match
-on the message. Each family also subclasses the natural builtin, so ``except ValueError`` still works.
+on the message. Each family also subclasses the natural builtin, so ``except ValueError``
+still works.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -51,8 +52,8 @@ class SqlArtifactIndex(ArtifactIndex):
 
         self._db.write(work)
 
-    def list(self, run_id: str) -> list[ArtifactFile]:
-        def work(conn: Connection) -> list[ArtifactFile]:
+    def list(self, run_id: str) -> builtins.list[ArtifactFile]:
+        def work(conn: Connection) -> builtins.list[ArtifactFile]:
             pk = resolve_run(conn, run_id)
             query = (
                 sa.select(artifacts.c.path, artifacts.c.size, artifacts.c.digest)
@@ -70,7 +71,7 @@ class SqlArtifactIndex(ArtifactIndex):
         query = sa.select(artifacts.c.digest).distinct()
         return self._db.read(lambda conn: {row[0] for row in conn.execute(query)})
 
-    def locate(self, digest: str) -> list[tuple[str, str]]:
+    def locate(self, digest: str) -> builtins.list[tuple[str, str]]:
         query = (
             sa.select(runs.c.run_id, artifacts.c.path)
             .join(runs, runs.c.pk == artifacts.c.run_pk)

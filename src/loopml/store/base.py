@@ -7,6 +7,7 @@ every implementation passes.
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class RunQuery:
-    """A run search: experiments, MLflow-style filter (plus ``or`` and parentheses), order, limit."""
+    """A run search: experiments, MLflow-style filter (plus ``or``, parentheses), order, limit."""
 
     experiment_ids: Sequence[str] | None = None
     filter_string: str | None = None
@@ -80,7 +81,7 @@ class ExperimentRepository(ABC):
         """The experiment with this name, or None."""
 
     @abstractmethod
-    def list(self, view: ViewType = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+    def list(self, view: ViewType = ViewType.ACTIVE_ONLY) -> builtins.list[Experiment]:
         """All experiments in creation order."""
 
     @abstractmethod
@@ -123,15 +124,17 @@ class RunRepository(ABC):
         """Record that the process owning these runs is alive."""
 
     @abstractmethod
-    def fail_dead(self, host: str, is_alive: Callable[[int], bool], stale_before_ms: int) -> list[str]:
+    def fail_dead(
+        self, host: str, is_alive: Callable[[int], bool], stale_before_ms: int
+    ) -> builtins.list[str]:
         """Mark FAILED every RUNNING run whose process is gone; return their ids."""
 
     @abstractmethod
-    def search(self, query: RunQuery) -> list[Run]:
+    def search(self, query: RunQuery) -> builtins.list[Run]:
         """Runs matching the query, hydrated with params, latest metrics and tags."""
 
     @abstractmethod
-    def purge_deleted(self, older_than_ms: int | None = None) -> list[str]:
+    def purge_deleted(self, older_than_ms: int | None = None) -> builtins.list[str]:
         """Permanently remove soft-deleted runs (for ``loopml gc``); return their ids."""
 
 
@@ -159,7 +162,7 @@ class MetricRepository(ABC):
         """Store points per run id in one transaction; return how many were written."""
 
     @abstractmethod
-    def history(self, run_id: str, key: str) -> list[MetricPoint]:
+    def history(self, run_id: str, key: str) -> builtins.list[MetricPoint]:
         """Every point of one metric of one run, by step then timestamp."""
 
 
@@ -171,7 +174,7 @@ class ArtifactIndex(ABC):
         """Add or replace manifest entries of a run."""
 
     @abstractmethod
-    def list(self, run_id: str) -> list[ArtifactFile]:
+    def list(self, run_id: str) -> builtins.list[ArtifactFile]:
         """Every file of a run's manifest."""
 
     @abstractmethod
@@ -179,5 +182,5 @@ class ArtifactIndex(ABC):
         """Digests some stored record still needs (``loopml gc`` keeps these)."""
 
     @abstractmethod
-    def locate(self, digest: str) -> list[tuple[str, str]]:
+    def locate(self, digest: str) -> builtins.list[tuple[str, str]]:
         """(run id, path) pairs that hold a digest, to name them in integrity errors."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +21,7 @@ from loopml.store.tables import experiments, runs
 _T = experiments
 
 
-def _to_entity(row: Mapping[str, Any]) -> Experiment:
+def _to_entity(row: Mapping[Any, Any]) -> Experiment:
     return Experiment(
         experiment_id=row["experiment_id"],
         name=row["name"],
@@ -77,7 +78,9 @@ class SqlExperiments(ExperimentRepository):
 
     def get(self, experiment_id: str) -> Experiment:
         row = self._db.read(
-            lambda conn: conn.execute(_T.select().where(_T.c.experiment_id == experiment_id)).first()
+            lambda conn: conn.execute(
+                _T.select().where(_T.c.experiment_id == experiment_id)
+            ).first()
         )
         if row is None:
             raise NotFound(
@@ -92,7 +95,7 @@ class SqlExperiments(ExperimentRepository):
         row = self._db.read(lambda conn: conn.execute(_T.select().where(_T.c.name == name)).first())
         return None if row is None else _to_entity(row._mapping)
 
-    def list(self, view: ViewType = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+    def list(self, view: ViewType = ViewType.ACTIVE_ONLY) -> builtins.list[Experiment]:
         query = _T.select().where(view_condition(_T.c.lifecycle_stage, view))
         rows = self._db.read(lambda conn: conn.execute(query.order_by(_T.c.experiment_id)).all())
         return [_to_entity(row._mapping) for row in rows]

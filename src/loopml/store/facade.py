@@ -60,7 +60,9 @@ class Store:
         problems: list[str] = []
         revision = self.revision()
         if revision != HEAD:
-            problems.append(f"schema revision is {revision!r}, expected {HEAD!r}: run loopml db upgrade")
+            problems.append(
+                f"schema revision is {revision!r}, expected {HEAD!r}: run loopml db upgrade"
+            )
             return problems
         problems.extend(self.db.read(_check_rows))
         if self.db.is_sqlite:
@@ -89,7 +91,7 @@ def open_store(uri: str, *, busy_timeout: float = 60.0, upgrade: bool = True) ->
 
 
 def _check_rows(conn: Connection) -> list[str]:
-    problems = []
+    problems: list[str] = []
     for table in (params, tags, metrics, latest_metrics, artifacts):
         orphans = conn.execute(
             sa.select(sa.func.count())
@@ -120,7 +122,7 @@ def _check_rows(conn: Connection) -> list[str]:
 
 
 def _check_sqlite_pages(conn: Connection) -> list[str]:
-    problems = []
+    problems: list[str] = []
     result = [row[0] for row in conn.exec_driver_sql("PRAGMA integrity_check")]
     if result != ["ok"]:
         problems.extend(f"sqlite integrity: {line}" for line in result[:20])

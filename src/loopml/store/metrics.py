@@ -55,7 +55,7 @@ class SqlMetrics(MetricRepository):
         if self._db.is_sqlite:
             conn.exec_driver_sql(
                 "INSERT INTO metrics (run_pk, key, step, timestamp, value) VALUES (?, ?, ?, ?, ?)",
-                rows,  # type: ignore[arg-type]
+                rows,
             )
             return
         raw: Any = conn.connection.driver_connection

@@ -45,7 +45,9 @@ class SqlRecords(RecordRepository):
                         hint="params are immutable: log the new value under another key or "
                         "start a new run",
                     )
-            new = [{"run_pk": pk, "key": k, "value": v} for k, v in clean.items() if k not in stored]
+            new = [
+                {"run_pk": pk, "key": k, "value": v} for k, v in clean.items() if k not in stored
+            ]
             if new:
                 conn.execute(params.insert(), new)
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from loopml.errors import InvalidInput
-from loopml.store.base import RunQuery, ViewType
+from loopml.store.base import RunQuery
 from loopml.store.experiments import view_condition
 from loopml.store.search_grammar import (
     And,
@@ -89,17 +89,17 @@ def _comparison(cmp: Comparison) -> sa.ColumnElement[bool]:
 def _apply(column: sa.ColumnElement[Any], op: str, value: Any) -> sa.ColumnElement[bool]:
     match op:
         case "=":
-            return column == value
+            return column.__eq__(value)
         case "!=":
-            return column != value
+            return column.__ne__(value)
         case "<":
-            return column < value
+            return column.__lt__(value)
         case "<=":
-            return column <= value
+            return column.__le__(value)
         case ">":
-            return column > value
+            return column.__gt__(value)
         case ">=":
-            return column >= value
+            return column.__ge__(value)
         case "LIKE":
             return column.like(value)
         case "NOT LIKE":

@@ -72,7 +72,9 @@ def log_folder(
     records = []
     for rel, path in files:
         ref = blobs.put_file(path)
-        records.append(ArtifactRecord(_join(prefix, normalize_artifact_path(rel)), ref.digest, ref.size))
+        records.append(
+            ArtifactRecord(_join(prefix, normalize_artifact_path(rel)), ref.digest, ref.size)
+        )
         done += ref.size
         if progress is not None:
             progress(done, total)

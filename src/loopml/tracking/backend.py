@@ -12,6 +12,7 @@ import os
 import threading
 from dataclasses import replace
 from functools import cached_property
+from typing import Any
 
 from loopml.artifacts import BlobStore
 from loopml.config import Settings
@@ -55,7 +56,7 @@ class Backend:
 
 _lock = threading.Lock()
 _default: Backend | None = None
-_overrides: dict[str, str] = {}
+_overrides: dict[str, Any] = {}
 
 
 def default_backend() -> Backend:
@@ -73,7 +74,7 @@ def default_backend() -> Backend:
     return backend
 
 
-def reset_default_backend(**overrides: str) -> None:
+def reset_default_backend(**overrides: Any) -> None:
     """Close the default backend; the next use re-reads settings (with ``overrides`` applied)."""
     global _default
     with _lock:

@@ -366,5 +366,3 @@ def _status(status: RunStatus | str) -> RunStatus:
 
 def _join(prefix: str | None, name: str) -> str:
     return f"{prefix.rstrip('/')}/{name}" if prefix else name
-
-

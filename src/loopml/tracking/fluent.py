@@ -6,6 +6,7 @@ own; the run ends FINISHED, FAILED on an exception, KILLED on KeyboardInterrupt 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import signal
@@ -287,9 +288,7 @@ def _install_sigterm_handler() -> None:
 
 def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
     for active in reversed(list(_all_active)):
-        try:
+        with contextlib.suppress(Exception):
             _end(active, RunStatus.KILLED)
-        except Exception:  # noqa: S110 - dying anyway; the next store open marks leftovers
-            pass
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)

@@ -19,7 +19,6 @@ BigIntKey = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Double = sa.Float(precision=53)
 
 
-
 def upgrade() -> None:
     op.create_table(
         "experiments",

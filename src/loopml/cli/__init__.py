@@ -1,0 +1,1 @@
+"""The ``loopml`` command line: thin Typer commands over the layers below."""

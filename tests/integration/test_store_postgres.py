@@ -1,0 +1,23 @@
+"""The store conformance suite on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from loopml.store import Store, open_store
+from loopml.testing.store import StoreConformance
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def store(postgres_url: str) -> Iterator[Store]:
+    opened = open_store(postgres_url)
+    yield opened
+    opened.close()
+
+
+class TestPostgresStore(StoreConformance):
+    pass
