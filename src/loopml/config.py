@@ -52,7 +52,9 @@ class Variable:
 
 VARIABLES: tuple[Variable, ...] = (
     Variable("LOOPML_HOME", str, None, "Project home folder; default: nearest .loopml/ upwards."),
-    Variable("LOOPML_STORE_URI", str, None, "Metadata store URI; default: SQLite file in the home."),
+    Variable(
+        "LOOPML_STORE_URI", str, None, "Metadata store URI; default: SQLite file in the home."
+    ),
     Variable("LOOPML_ARTIFACT_URI", str, None, "Artifact store URI; default: folder in the home."),
     Variable("LOOPML_EXPERIMENT_NAME", str, "Default", "Experiment used when none is set."),
     Variable("LOOPML_FLUSH_INTERVAL", _as_positive_float, 1.0, "Seconds between metric flushes."),
