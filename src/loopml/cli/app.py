@@ -37,7 +37,8 @@ def main() -> None:
     """Entry point: run the CLI and turn every error into one line and an exit code."""
     debug = "--debug" in sys.argv[1:]
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the code of typer.Exit instead of exiting.
+        code = app(standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -51,4 +52,4 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:
         sys.exit(report(exc, debug))
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

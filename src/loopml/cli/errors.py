@@ -48,7 +48,10 @@ def report(error: BaseException, debug: bool) -> int:
 
         traceback.print_exception(error, file=sys.stderr)
     if isinstance(error, LoopMLError):
-        print(f"error: {error}", file=sys.stderr)
+        # One line: multi-line detail (such as a filter with a caret under the problem) is
+        # folded; --debug prints the whole message with the traceback above.
+        lines = [ln.strip() for ln in str(error).splitlines() if ln.strip().strip("^")]
+        print(f"error: {' | '.join(lines)}", file=sys.stderr)
         return exit_code(error)
     first = str(error).strip().splitlines()[0] if str(error).strip() else ""
     print(
