@@ -1,4 +1,4 @@
-"""Many processes at once, and processes killed mid-write: nothing lost, nothing locked, no zombie runs."""
+"""Many processes at once, and processes killed mid-write: nothing lost, nothing locked."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def test_every_operation_refuses_traversal(run_id: str, tmp_path: Path, bad: str
         lambda: client.download_artifacts(run_id, bad, tmp_path / "dl"),
     ]
     for operation in operations:
-        with pytest.raises(InvalidInput, match="artifact|path"):
+        with pytest.raises(InvalidInput, match=r"artifact|path"):
             operation()
     assert not sentinel.exists()
     assert sorted(os.listdir(tmp_path.parent)) == before
@@ -62,7 +62,7 @@ def test_log_folder_with_symlink_outside_is_refused(run_id: str, tmp_path: Path)
     (folder / "fine.txt").write_text("fine")
     (folder / "link.txt").symlink_to(secret)
     client = loopml.LoopMLClient()
-    with pytest.raises(InvalidInput, match="escape|outside"):
+    with pytest.raises(InvalidInput, match=r"escape|outside"):
         client.log_artifacts(run_id, folder)
     assert [f.path for f in client.list_artifacts(run_id)] == ["ok.txt"]
 
@@ -73,7 +73,7 @@ def test_download_never_writes_through_symlink_outside(run_id: str, tmp_path: Pa
     dst = tmp_path / "dst"
     dst.mkdir()
     (dst / "ok.txt").symlink_to(outside / "victim.txt")
-    with pytest.raises(InvalidInput, match="escape|outside"):
+    with pytest.raises(InvalidInput, match=r"escape|outside"):
         loopml.download_artifacts(run_id, "ok.txt", dst)
     assert not (outside / "victim.txt").exists()
 

@@ -40,8 +40,8 @@ def test_start_run_exception_marks_failed(tmp_home: Path) -> None:
 
 
 def test_start_run_keyboard_interrupt_marks_killed(tmp_home: Path) -> None:
-    with pytest.raises(KeyboardInterrupt), loopml.start_run() as run:
-        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt, match="stop"), loopml.start_run() as run:
+        raise KeyboardInterrupt("stop")
     assert loopml.get_run(run.run_id).info.status is RunStatus.KILLED
 
 
@@ -72,7 +72,7 @@ def test_log_param_changed_value_names_both(tmp_home: Path) -> None:
 
 
 def test_log_metric_without_run_explains_fix(tmp_home: Path) -> None:
-    with pytest.raises(InvalidInput, match="no active run.*start_run"):
+    with pytest.raises(InvalidInput, match=r"no active run.*start_run"):
         loopml.log_metric("m", 1.0)
 
 
@@ -161,5 +161,5 @@ def test_search_runs_returns_dataframe(tmp_home: Path) -> None:
 def test_set_experiment_deleted_is_refused(tmp_home: Path) -> None:
     client = loopml.LoopMLClient()
     client.delete_experiment(client.create_experiment("old"))
-    with pytest.raises(Conflict, match="'old' is deleted.*restore"):
+    with pytest.raises(Conflict, match=r"'old' is deleted.*restore"):
         loopml.set_experiment("old")
