@@ -1,0 +1,1 @@
+"""Fixtures and conformance suites every backend must pass; imported only by tests."""
