@@ -1,0 +1,136 @@
+"""XGBoost autolog: ``xgboost.train`` (so ``XGBModel.fit`` too) logs curves, params and booster.
+
+``LoopMLCallback`` is public so a user can log eval curves without autolog:
+``xgboost.train(params, dtrain, evals=..., callbacks=[LoopMLCallback()])`` inside a run.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import xgboost
+import xgboost.sklearn
+import xgboost.training
+from xgboost.callback import TrainingCallback
+from xgboost.sklearn import XGBModel
+
+from loopml.tracking import fluent
+from loopml.tracking.autolog import (
+    Patches,
+    autolog_run,
+    current_run_id,
+    log_model_folder,
+    metric_key,
+    param_text,
+    reserving,
+    safely,
+    settings,
+)
+from loopml.tracking.client import LoopMLClient
+
+__all__ = ["LoopMLCallback"]
+
+# Every module holding its own reference to ``train``: the sklearn wrapper imported one at import.
+_HOLDERS: tuple[ModuleType, ...] = (xgboost, xgboost.training, xgboost.sklearn)
+_patches = Patches()
+
+
+class LoopMLCallback(TrainingCallback):
+    """Logs the latest value of each evaluation metric at every round as ``<dataset>-<metric>``."""
+
+    def __init__(self, run_id: str | None = None) -> None:
+        super().__init__()
+        self.run_id = run_id or current_run_id()
+        self._client = LoopMLClient()
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: TrainingCallback.EvalsLog) -> bool:
+        found = {
+            metric_key(f"{data}-{metric}"): _latest(values)
+            for data, by_metric in evals_log.items()
+            for metric, values in by_metric.items()
+            if values
+        }
+        if found:
+            safely("log metrics", self._client.log_metrics, self.run_id, found, epoch)
+        return False  # never asks training to stop
+
+
+def _latest(values: list[float] | list[tuple[float, float]]) -> float:
+    """The last value; ``xgboost.cv`` records (mean, std) pairs."""
+    last = values[-1]
+    return float(last[0] if isinstance(last, tuple) else last)
+
+
+def enable() -> None:
+    """Wrap ``train`` where it is held, and the sklearn-style ``fit`` (a second call: no change)."""
+    if _patches:
+        return
+    for holder in _HOLDERS:
+        _patches.replace(holder, "train", _wrap)
+    for cls in _own_fits():
+        _patches.replace(cls, "fit", reserving("xgboost"))
+
+
+def disable() -> None:
+    """Put every original back."""
+    _patches.restore()
+
+
+def _own_fits() -> list[type]:
+    """``XGBModel`` and its subclasses that define ``fit`` themselves."""
+    found = vars(xgboost.sklearn).values()
+    classes = [c for c in found if isinstance(c, type) and issubclass(c, XGBModel)]
+    return [c for c in classes if "fit" in vars(c)]
+
+
+def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def train(*args: Any, **kwargs: Any) -> Any:
+        with autolog_run("xgboost") as run_id:
+            if run_id is None:
+                return original(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            given = bound.arguments
+            safely("log params", _log_params, given["params"], given["num_boost_round"])
+            given["callbacks"] = [*(given["callbacks"] or ()), LoopMLCallback(run_id)]
+            booster = original(*bound.args, **bound.kwargs)
+            _log_results(booster)
+            return booster
+
+    return train
+
+
+def _log_params(params: Mapping[str, Any] | Iterable[tuple[str, Any]], rounds: int) -> None:
+    """Params as a dict, or as pairs where a key may repeat (several ``eval_metric``)."""
+    pairs = params.items() if isinstance(params, Mapping) else (params or ())
+    grouped: dict[str, list[Any]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    values = {k: param_text(v[0] if len(v) == 1 else v) for k, v in grouped.items()}
+    fluent.log_params({**values, "num_boost_round": str(rounds)})
+
+
+def _log_results(booster: xgboost.Booster) -> None:
+    best = booster.attr("best_iteration")  # set only by early stopping
+    if best is not None:
+        safely("log best_iteration", fluent.log_metric, "best_iteration", int(best))
+    safely("log feature importance", _log_importance, booster)
+    if settings.log_models:
+        safely("log the model", log_model_folder, functools.partial(_write_model, booster))
+
+
+def _log_importance(booster: xgboost.Booster) -> None:
+    fluent.log_dict(booster.get_score(importance_type="gain"), "feature_importance_gain.json")
+
+
+def _write_model(booster: xgboost.Booster, folder: Path) -> dict[str, Any]:
+    booster.save_model(folder / "model.ubj")
+    return {"flavor": "xgboost", "format": "ubj", "xgboost_version": xgboost.__version__}
