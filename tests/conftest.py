@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from loopml.tracking import fluent
+pytest.register_assert_rewrite("loopml.testing")
+
+from loopml.tracking import fluent  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 _CLEARED = ("LOOPML_HOME", "LOOPML_STORE_URI", "LOOPML_ARTIFACT_URI", "LOOPML_EXPERIMENT_NAME")
