@@ -29,6 +29,7 @@ from loopml.store.tables import (
 )
 
 _NAN = float("nan")
+_CHUNK = 5_000
 
 
 def resolve_run(conn: Connection, run_id: str, *, for_write: bool = False) -> int:
@@ -57,14 +58,21 @@ def load_runs(conn: Connection, pks: Sequence[int]) -> list[Run]:
     """Hydrate runs (in the given order) with params, latest metrics and tags, in four queries."""
     if not pks:
         return []
-    rows = {r.pk: r for r in conn.execute(runs.select().where(runs.c.pk.in_(pks)))}
-    records: dict[str, dict[int, dict[str, Any]]] = {}
-    for name, table in (("params", params), ("tags", tags), ("metrics", latest_metrics)):
-        grouped: dict[int, dict[str, Any]] = defaultdict(dict)
-        query = sa.select(table.c.run_pk, table.c.key, table.c.value).where(table.c.run_pk.in_(pks))
-        for run_pk, key, value in conn.execute(query):
-            grouped[run_pk][key] = _NAN if value is None and name == "metrics" else value
-        records[name] = grouped
+    rows: dict[int, Any] = {}
+    records: dict[str, dict[int, dict[str, Any]]] = {
+        name: defaultdict(dict) for name in ("params", "tags", "metrics")
+    }
+    # Chunked: SQLite and PostgreSQL cap the number of bound parameters in one statement.
+    for start in range(0, len(pks), _CHUNK):
+        chunk = pks[start : start + _CHUNK]
+        rows.update((r.pk, r) for r in conn.execute(runs.select().where(runs.c.pk.in_(chunk))))
+        for name, table in (("params", params), ("tags", tags), ("metrics", latest_metrics)):
+            grouped = records[name]
+            query = sa.select(table.c.run_pk, table.c.key, table.c.value).where(
+                table.c.run_pk.in_(chunk)
+            )
+            for run_pk, key, value in conn.execute(query):
+                grouped[run_pk][key] = _NAN if value is None and name == "metrics" else value
     return [
         Run(
             info=_info(rows[pk]),

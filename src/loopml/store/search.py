@@ -27,7 +27,7 @@ from loopml.store.search_grammar import (
 )
 from loopml.store.tables import latest_metrics, params, runs, tags
 
-MAX_RESULTS_LIMIT = 50_000
+MAX_RESULTS_LIMIT = 100_000
 
 _ATTRIBUTE_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
     "run_id": runs.c.run_id,

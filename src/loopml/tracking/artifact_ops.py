@@ -152,6 +152,6 @@ def download(
     for entry in selected:
         target = safe_local_join(root, entry.path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        assert entry.digest is not None
-        blobs.get_file(entry.digest, target, context=f"run {run_id} artifact {entry.path}")
+        if entry.digest is not None:  # manifest entries always carry one; folders never do
+            blobs.get_file(entry.digest, target, context=f"run {run_id} artifact {entry.path}")
     return safe_local_join(root, wanted) if wanted else root

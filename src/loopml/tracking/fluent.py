@@ -225,7 +225,7 @@ def search_runs(
     experiment_ids: Sequence[str] | None = None,
     filter_string: str | None = None,
     order_by: Sequence[str] | None = None,
-    max_results: int = 1000,
+    max_results: int = 100_000,
     experiment_names: Sequence[str] | None = None,
     view: str = "active_only",
 ) -> pd.DataFrame:
