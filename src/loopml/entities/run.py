@@ -48,6 +48,11 @@ class MetricPoint(NamedTuple):
     step: int
 
 
+# (run_id, key, value, timestamp_ms, step): how points travel in bulk from the logging queue to the
+# store, flat because a million of them must not cost a million objects more than needed.
+MetricRow = tuple[str, str, float, int, int]
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """What a run is: identity, status, times and where it ran (captured automatically)."""

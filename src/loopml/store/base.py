@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from loopml.entities import ArtifactFile, Experiment, MetricPoint, Run, RunStatus
+from loopml.entities import ArtifactFile, Experiment, MetricPoint, MetricRow, Run, RunStatus
 
 
 class ViewType(StrEnum):
@@ -158,8 +158,8 @@ class MetricRepository(ABC):
     """Metric points, written in batches, and their history."""
 
     @abstractmethod
-    def log_batch(self, points: Mapping[str, Sequence[MetricPoint]]) -> int:
-        """Store points per run id in one transaction; return how many were written."""
+    def log_rows(self, rows: Sequence[MetricRow]) -> int:
+        """Store ``(run_id, key, value, timestamp, step)`` rows in one transaction; return count."""
 
     @abstractmethod
     def history(self, run_id: str, key: str) -> builtins.list[MetricPoint]:

@@ -7,14 +7,14 @@ latest-value table is upserted once per (run, key) per batch, so search never sc
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from loopml.entities import MetricPoint
+from loopml.entities import MetricPoint, MetricRow
 from loopml.store.base import MetricRepository
 from loopml.store.engine import Database
 from loopml.store.runs import resolve_run, run_pk_map
@@ -29,25 +29,25 @@ class SqlMetrics(MetricRepository):
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def log_batch(self, points: Mapping[str, Sequence[MetricPoint]]) -> int:
-        if not any(points.values()):
+    def log_rows(self, rows: Sequence[MetricRow]) -> int:
+        if not rows:
             return 0
 
         def work(conn: Connection) -> int:
-            pks = run_pk_map(conn, points)
-            rows: list[_Row] = []
+            pks = run_pk_map(conn, {row[0] for row in rows})
+            history: list[_Row] = []
+            append = history.append
             latest: dict[tuple[int, str], _Row] = {}
-            for run_id, run_points in points.items():
-                pk = pks[run_id]
-                for key, value, timestamp, step in run_points:
-                    row = (pk, key, step, timestamp, None if math.isnan(value) else value)
-                    rows.append(row)
-                    best = latest.get((pk, key))
-                    if best is None or (step, timestamp) >= (best[2], best[3]):
-                        latest[(pk, key)] = row
-            self._insert_history(conn, rows)
+            for run_id, key, value, timestamp, step in rows:
+                # value != value is the NaN test, inlined: this loop runs a million times.
+                row = (pks[run_id], key, step, timestamp, None if value != value else value)
+                append(row)
+                best = latest.get(row[:2])
+                if best is None or step > best[2] or (step == best[2] and timestamp >= best[3]):
+                    latest[row[:2]] = row
+            self._insert_history(conn, history)
             self._upsert_latest(conn, list(latest.values()))
-            return len(rows)
+            return len(history)
 
         return self._db.write(work)
 

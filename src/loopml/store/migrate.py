@@ -3,6 +3,9 @@
 The fast path reads ``alembic_version`` and returns when it is already ``HEAD``; otherwise the
 upgrade runs under a lock (a file lock beside a SQLite database, an advisory lock on PostgreSQL) and
 re-checks the version inside it, so four processes opening an empty store end with one schema.
+
+Alembic is imported only on the slow path (a declared lazy seam): it costs ~120 ms at import, and
+every process that logs a metric opens a store that is almost always at ``HEAD`` already.
 """
 
 from __future__ import annotations
@@ -11,16 +14,17 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from loopml.errors import Conflict
 from loopml.store.engine import Database
 from loopml.store.migrations import HEAD
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _ADVISORY_KEY = 0x100B_1D_0001
 
@@ -49,6 +53,8 @@ def upgrade(db: Database) -> bool:
                 f"the store's schema revision {revision!r} is newer than this LoopML knows",
                 hint="upgrade LoopML (pip install -U loopml) before opening this store",
             )
+        from alembic import command
+
         with db.engine.begin() as conn:
             config = _alembic_config()
             config.attributes["connection"] = conn
@@ -58,15 +64,21 @@ def upgrade(db: Database) -> bool:
 
 def script_head() -> str | None:
     """The newest revision among the migration scripts (a test keeps ``HEAD`` equal to it)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_alembic_config())
     return {rev.revision for rev in script.walk_revisions()}
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     return config

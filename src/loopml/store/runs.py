@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from loopml._util.clock import now_ms
@@ -29,7 +30,6 @@ from loopml.store.tables import (
 )
 
 _NAN = float("nan")
-_CHUNK = 5_000
 
 
 def resolve_run(conn: Connection, run_id: str, *, for_write: bool = False) -> int:
@@ -54,28 +54,54 @@ def resolve_run(conn: Connection, run_id: str, *, for_write: bool = False) -> in
     return int(row.pk)
 
 
+# Columns in the order of RunInfo's fields, so rows convert positionally (this runs per search hit).
+_INFO_COLUMNS = (
+    runs.c.pk,
+    runs.c.run_id,
+    runs.c.experiment_id,
+    runs.c.name,
+    runs.c.status,
+    runs.c.start_time,
+    runs.c.end_time,
+    runs.c.lifecycle_stage,
+    runs.c.parent_run_id,
+    runs.c.user,
+    runs.c.host,
+    runs.c.entry_point,
+    runs.c.command,
+    runs.c.git_commit,
+    runs.c.git_branch,
+    runs.c.git_dirty,
+    runs.c.python_version,
+    runs.c.packages,
+)
+_STATUSES = {s.value: s for s in RunStatus}
+_STAGES = {s.value: s for s in LifecycleStage}
+
+
 def load_runs(conn: Connection, pks: Sequence[int]) -> list[Run]:
     """Hydrate runs (in the given order) with params, latest metrics and tags, in four queries."""
     if not pks:
         return []
-    rows: dict[int, Any] = {}
+    infos: dict[int, RunInfo] = {}
     records: dict[str, dict[int, dict[str, Any]]] = {
         name: defaultdict(dict) for name in ("params", "tags", "metrics")
     }
-    # Chunked: SQLite and PostgreSQL cap the number of bound parameters in one statement.
-    for start in range(0, len(pks), _CHUNK):
-        chunk = pks[start : start + _CHUNK]
-        rows.update((r.pk, r) for r in conn.execute(runs.select().where(runs.c.pk.in_(chunk))))
-        for name, table in (("params", params), ("tags", tags), ("metrics", latest_metrics)):
-            grouped = records[name]
-            query = sa.select(table.c.run_pk, table.c.key, table.c.value).where(
-                table.c.run_pk.in_(chunk)
-            )
-            for run_pk, key, value in conn.execute(query):
-                grouped[run_pk][key] = _NAN if value is None and name == "metrics" else value
+    query = sa.select(*_INFO_COLUMNS).where(key_in(conn, runs.c.pk, pks))
+    for row in conn.execute(query).all():
+        infos[row[0]] = _info(row)
+    for name, table in (("params", params), ("tags", tags), ("metrics", latest_metrics)):
+        grouped = records[name]
+        records_query = sa.select(table.c.run_pk, table.c.key, table.c.value).where(
+            key_in(conn, table.c.run_pk, pks)
+        )
+        nan_for_null = name == "metrics"
+        for record in conn.execute(records_query).all():
+            value = record[2]
+            grouped[record[0]][record[1]] = _NAN if value is None and nan_for_null else value
     return [
         Run(
-            info=_info(rows[pk]),
+            info=infos[pk],
             data=RunData(
                 params=records["params"].get(pk, {}),
                 metrics=records["metrics"].get(pk, {}),
@@ -83,29 +109,43 @@ def load_runs(conn: Connection, pks: Sequence[int]) -> list[Run]:
             ),
         )
         for pk in pks
-        if pk in rows
+        if pk in infos
     ]
+
+
+def key_in(conn: Connection, column: sa.ColumnElement[int], keys: Sequence[int]) -> Any:
+    """``column IN keys`` as one bound value (a JSON array on SQLite, an array on PostgreSQL).
+
+    A plain ``IN (?, ?, …)`` binds one parameter per key: it hits the databases' parameter limits
+    and costs a fresh statement compile for every search.
+    """
+    if conn.dialect.name == "sqlite":
+        each = sa.func.json_each(sa.bindparam("keys_json", json.dumps(list(keys))))
+        value: sa.ColumnClause[int] = sa.column("value")
+        return column.in_(sa.select(value).select_from(each))
+    array = sa.bindparam("keys_array", list(keys), type_=postgresql.ARRAY(sa.BigInteger))
+    return column == sa.any_(array)
 
 
 def _info(row: Any) -> RunInfo:
     return RunInfo(
-        run_id=row.run_id,
-        experiment_id=row.experiment_id,
-        run_name=row.name,
-        status=RunStatus(row.status),
-        start_time=row.start_time,
-        end_time=row.end_time,
-        lifecycle_stage=LifecycleStage(row.lifecycle_stage),
-        parent_run_id=row.parent_run_id,
-        user=row.user,
-        host=row.host,
-        entry_point=row.entry_point,
-        command=row.command,
-        git_commit=row.git_commit,
-        git_branch=row.git_branch,
-        git_dirty=row.git_dirty,
-        python_version=row.python_version,
-        packages=json.loads(row.packages) if row.packages else {},
+        run_id=row[1],
+        experiment_id=row[2],
+        run_name=row[3],
+        status=_STATUSES[row[4]],
+        start_time=row[5],
+        end_time=row[6],
+        lifecycle_stage=_STAGES[row[7]],
+        parent_run_id=row[8],
+        user=row[9],
+        host=row[10],
+        entry_point=row[11],
+        command=row[12],
+        git_commit=row[13],
+        git_branch=row[14],
+        git_dirty=row[15],
+        python_version=row[16],
+        packages=json.loads(row[17]) if row[17] else {},
     )
 
 
@@ -120,7 +160,7 @@ class SqlRuns(RunRepository):
         tag_rows = [(k, validate_tag_value(k, v)) for k, v in spec.tags.items()]
         run_id = new_id()
 
-        def work(conn: Connection) -> Run:
+        def work(conn: Connection) -> int:
             stage = conn.execute(
                 sa.select(experiments.c.lifecycle_stage).where(
                     experiments.c.experiment_id == spec.experiment_id
@@ -162,13 +202,37 @@ class SqlRuns(RunRepository):
                 )
                 .returning(runs.c.pk)
             ).scalar_one()
+            pk = int(pk)
             if tag_rows:
                 conn.execute(
                     tags.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in tag_rows]
                 )
-            return load_runs(conn, [pk])[0]
+            return pk
 
-        return self._db.write(work)
+        self._db.write(work)
+        # Everything is known already: no need to read the run back.
+        return Run(
+            info=RunInfo(
+                run_id=run_id,
+                experiment_id=spec.experiment_id,
+                run_name=spec.run_name,
+                status=RunStatus.RUNNING,
+                start_time=spec.start_time,
+                end_time=None,
+                lifecycle_stage=LifecycleStage.ACTIVE,
+                parent_run_id=spec.parent_run_id,
+                user=spec.user,
+                host=spec.host,
+                entry_point=spec.entry_point,
+                command=spec.command,
+                git_commit=spec.git_commit,
+                git_branch=spec.git_branch,
+                git_dirty=spec.git_dirty,
+                python_version=spec.python_version,
+                packages=dict(spec.packages),
+            ),
+            data=RunData(tags=dict(tag_rows)),
+        )
 
     def get(self, run_id: str) -> Run:
         return self._db.read(lambda conn: load_runs(conn, [resolve_run(conn, run_id)])[0])

@@ -1,8 +1,8 @@
 """Compile a parsed run filter and order into one SQL query over runs.
 
-Each metric, param or tag comparison becomes a correlated ``EXISTS`` probe on a primary-key index
-(latest metrics, not the metric history), so a search over tens of thousands of runs stays one
-index-driven query.
+Each metric, param or tag comparison becomes ``pk IN (runs holding that key and value)``: the
+database builds each candidate set once from an index (latest metrics, never the metric history)
+instead of probing per run, so a search over tens of thousands of runs stays one cheap query.
 """
 
 from __future__ import annotations
@@ -78,12 +78,12 @@ def _comparison(cmp: Comparison) -> sa.ColumnElement[bool]:
     if cmp.entity == "attribute":
         return _apply(_ATTRIBUTE_COLUMNS[cmp.key], cmp.op, cmp.value)
     table = _KEYED_TABLES[cmp.entity]
-    probe = sa.select(sa.literal(1)).where(table.c.run_pk == runs.c.pk, table.c.key == cmp.key)
+    holders = sa.select(table.c.run_pk).where(table.c.key == cmp.key)
     if cmp.op == "IS NULL":
-        return ~probe.exists()
+        return runs.c.pk.not_in(holders)
     if cmp.op == "IS NOT NULL":
-        return probe.exists()
-    return probe.where(_apply(table.c.value, cmp.op, cmp.value)).exists()
+        return runs.c.pk.in_(holders)
+    return runs.c.pk.in_(holders.where(_apply(table.c.value, cmp.op, cmp.value)))
 
 
 def _apply(column: sa.ColumnElement[Any], op: str, value: Any) -> sa.ColumnElement[bool]:

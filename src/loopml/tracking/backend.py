@@ -39,7 +39,7 @@ class Backend:
     @cached_property
     def writer(self) -> MetricWriter:
         return MetricWriter(
-            self.store.metrics.log_batch,
+            self.store.metrics.log_rows,
             interval=self.settings.flush_interval,
             max_points=self.settings.flush_max_points,
             heartbeat=self.store.runs.heartbeat,

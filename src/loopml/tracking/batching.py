@@ -12,16 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from loopml.entities import MetricPoint
+from loopml.entities import MetricRow
 
 logger = logging.getLogger(__name__)
 
-# (run_id, key, value, timestamp_ms, step): a flat tuple is the cheapest thing to queue.
-QueuedPoint = tuple[str, str, float, int, int]
-BatchSink = Callable[[Mapping[str, Sequence[MetricPoint]]], int]
+QueuedPoint = MetricRow
+BatchSink = Callable[[Sequence[MetricRow]], int]
 HeartbeatSink = Callable[[Iterable[str], int], None]
 
 
@@ -75,8 +73,9 @@ class MetricWriter:
             self._kick(size)
 
     def _kick(self, size: int) -> None:
-        self._ensure_thread()
-        self._wake.set()
+        if not self._wake.is_set():  # once per crossing, not on every point until it drains
+            self._ensure_thread()
+            self._wake.set()
         if size >= self._high_water:
             # Back-pressure: never let memory grow without bound when logging outruns the DB.
             with self._lock:
@@ -164,12 +163,9 @@ class MetricWriter:
             batch, self._pending = self._pending, []
         if not batch:
             return
-        grouped: dict[str, list[MetricPoint]] = defaultdict(list)
-        for run_id, key, value, timestamp, step in batch:
-            grouped[run_id].append(MetricPoint(key, value, timestamp, step))
         error: BaseException | None = None
         try:
-            self._sink(grouped)
+            self._sink(batch)
         except Exception as exc:
             logger.warning("loopml: could not write %d metric points: %s", len(batch), exc)
             error = exc

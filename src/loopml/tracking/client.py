@@ -278,8 +278,9 @@ class LoopMLClient:
             self.log_params(run_id, params)
         if tags:
             self.set_tags(run_id, tags)
-        points = [
-            MetricPoint(
+        rows = [
+            (
+                run_id,
                 validate_key(p.key, "metric"),
                 validate_metric_value(p.key, p.value),
                 int(p.timestamp),
@@ -287,8 +288,8 @@ class LoopMLClient:
             )
             for p in metrics
         ]
-        if points:
-            self.backend.store.metrics.log_batch({run_id: points})
+        if rows:
+            self.backend.store.metrics.log_rows(rows)
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         """Every point of one metric, by step (queued points are flushed first)."""

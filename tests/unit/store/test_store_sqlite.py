@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loopml.store import RunQuery, Store, open_store
+from loopml.store import Store, open_store
 from loopml.testing.store import StoreConformance
 
 
@@ -22,16 +22,15 @@ class TestSqliteStore(StoreConformance):
     pass
 
 
-def test_search_hydrates_in_chunks(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    from loopml.store import runs as runs_module
-    from loopml.testing.store import new_run, search
+def test_load_many_runs_beyond_the_bound_parameter_limit(store: Store) -> None:
+    from loopml.store.runs import load_runs
+    from loopml.testing.store import new_run
 
-    names = [f"r{i}" for i in range(7)]
-    for i, name in enumerate(names):
-        run_id = new_run(store, name, start_time=1_000 + i)
-        store.records.log_params(run_id, {"i": str(i)})
-    monkeypatch.setattr(runs_module, "_CHUNK", 3)
-    found = store.runs.search(RunQuery(order_by=("attributes.start_time",)))
-    assert [r.info.run_name for r in found] == names
-    assert [r.data.params["i"] for r in found] == [str(i) for i in range(7)]
-    assert search(store, max_results=2) == ["r6", "r5"]
+    ids = [new_run(store, f"r{i}") for i in range(3)]
+    real = store.db.read(
+        lambda conn: [r[0] for r in conn.exec_driver_sql("SELECT pk FROM runs ORDER BY pk")]
+    )
+    # 40,000 keys: more than SQLite's 32,766 bound parameters if each were bound alone.
+    wanted = [*range(10**9, 10**9 + 40_000), *reversed(real)]
+    found = store.db.read(lambda conn: load_runs(conn, wanted))
+    assert [r.info.run_id for r in found] == list(reversed(ids))

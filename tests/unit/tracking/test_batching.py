@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pytest
 
-from loopml.entities import MetricPoint
+from loopml.entities import MetricPoint, MetricRow
 from loopml.tracking.batching import MetricWriter
 
 
@@ -18,15 +18,13 @@ class Sink:
         self.fail_for = fail_for
         self.lock = threading.Lock()
 
-    def __call__(self, batch: Mapping[str, Sequence[MetricPoint]]) -> int:
-        if self.fail_for in batch:
+    def __call__(self, batch: Sequence[MetricRow]) -> int:
+        if any(row[0] == self.fail_for for row in batch):
             raise LookupError(f"run {self.fail_for} is gone")
         with self.lock:
-            count = sum(len(v) for v in batch.values())
-            self.batches.append(count)
-            for points in batch.values():
-                self.points.extend(points)
-        return count
+            self.batches.append(len(batch))
+            self.points.extend(MetricPoint(k, v, t, s) for _r, k, v, t, s in batch)
+        return len(batch)
 
 
 def test_flush_writes_everything_queued_before_it() -> None:
