@@ -8,6 +8,7 @@ import pytest
 
 from loopml.store import Store, open_store
 from loopml.testing.store import StoreConformance
+from loopml.testing.store_datasets import DatasetStoreConformance
 
 pytestmark = pytest.mark.postgres
 
@@ -19,5 +20,5 @@ def store(postgres_url: str) -> Iterator[Store]:
     opened.close()
 
 
-class TestPostgresStore(StoreConformance):
+class TestPostgresStore(StoreConformance, DatasetStoreConformance):
     pass

@@ -1,5 +1,12 @@
 """Frozen records passed between layers: no I/O, no SQLAlchemy, no pydantic."""
 
+from loopml.entities.dataset import (
+    DataKind,
+    DataRef,
+    Dataset,
+    DatasetVersionRecord,
+    parse_ref,
+)
 from loopml.entities.run import (
     ArtifactFile,
     Experiment,
@@ -14,6 +21,10 @@ from loopml.entities.run import (
 
 __all__ = [
     "ArtifactFile",
+    "DataKind",
+    "DataRef",
+    "Dataset",
+    "DatasetVersionRecord",
     "Experiment",
     "LifecycleStage",
     "MetricPoint",
@@ -22,4 +33,5 @@ __all__ = [
     "RunData",
     "RunInfo",
     "RunStatus",
+    "parse_ref",
 ]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from loopml.store.base import (
     ArtifactIndex,
     ArtifactRecord,
+    DatasetRepository,
     ExperimentRepository,
     MetricRepository,
+    NewVersion,
     RecordRepository,
     RunQuery,
     RunRepository,
@@ -18,8 +20,10 @@ from loopml.store.facade import Store, open_store
 __all__ = [
     "ArtifactIndex",
     "ArtifactRecord",
+    "DatasetRepository",
     "ExperimentRepository",
     "MetricRepository",
+    "NewVersion",
     "RecordRepository",
     "RunQuery",
     "RunRepository",

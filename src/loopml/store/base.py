@@ -12,8 +12,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-from loopml.entities import ArtifactFile, Experiment, MetricPoint, MetricRow, Run, RunStatus
+from loopml.entities import (
+    ArtifactFile,
+    DataKind,
+    DataRef,
+    Dataset,
+    DatasetVersionRecord,
+    Experiment,
+    MetricPoint,
+    MetricRow,
+    Run,
+    RunStatus,
+)
 
 
 class ViewType(StrEnum):
@@ -184,3 +196,68 @@ class ArtifactIndex(ABC):
     @abstractmethod
     def locate(self, digest: str) -> builtins.list[tuple[str, str]]:
         """(run id, path) pairs that hold a digest, to name them in integrity errors."""
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """A version about to be stored: its content digest, the blobs it needs, its statistics."""
+
+    digest: str
+    kind: DataKind
+    blob_digest: str
+    blobs: Sequence[str]
+    size_bytes: int
+    num_files: int
+    rows: int | None = None
+    schema: Mapping[str, Any] | None = None
+    profile: Mapping[str, Any] | None = None
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class DatasetRepository(ABC):
+    """Datasets, their immutable numbered versions, aliases, and which runs used them."""
+
+    @abstractmethod
+    def add_version(self, name: str, new: NewVersion) -> tuple[DatasetVersionRecord, bool]:
+        """Store a version (creating the dataset), or return the existing one with that digest."""
+
+    @abstractmethod
+    def get(self, name: str) -> Dataset:
+        """The dataset of this name; NotFound otherwise."""
+
+    @abstractmethod
+    def list(self) -> builtins.list[Dataset]:
+        """Every dataset, by name."""
+
+    @abstractmethod
+    def version(self, ref: DataRef) -> DatasetVersionRecord:
+        """The version a reference names (number, latest or alias), profile included."""
+
+    @abstractmethod
+    def versions(self, name: str) -> builtins.list[DatasetVersionRecord]:
+        """Every version of a dataset, oldest first, without profiles."""
+
+    @abstractmethod
+    def set_alias(self, name: str, alias: str, version: int | None) -> None:
+        """Point an alias at a version (``None`` removes it)."""
+
+    @abstractmethod
+    def pin_schema(self, name: str, schema: Mapping[str, Any] | None) -> Dataset:
+        """Pin (or with ``None`` unpin) the schema new versions must satisfy."""
+
+    @abstractmethod
+    def link_input(self, run_id: str, version_id: str, role: str) -> None:
+        """Record that a run used a version in a role (train, test, …)."""
+
+    @abstractmethod
+    def inputs(self, run_id: str) -> builtins.list[tuple[DatasetVersionRecord, str]]:
+        """The versions a run used, with their roles."""
+
+    @abstractmethod
+    def consumers(self, version_id: str) -> builtins.list[tuple[str, str]]:
+        """(run id, role) of every run that used a version."""
+
+    @abstractmethod
+    def referenced_digests(self) -> set[str]:
+        """Every blob some version needs."""

@@ -13,11 +13,13 @@ from loopml.store import migrate
 from loopml.store.artifact_index import SqlArtifactIndex
 from loopml.store.base import (
     ArtifactIndex,
+    DatasetRepository,
     ExperimentRepository,
     MetricRepository,
     RecordRepository,
     RunRepository,
 )
+from loopml.store.datasets import SqlDatasets
 from loopml.store.engine import Database
 from loopml.store.experiments import SqlExperiments
 from loopml.store.metrics import SqlMetrics
@@ -37,6 +39,7 @@ class Store:
     records: RecordRepository
     metrics: MetricRepository
     artifacts: ArtifactIndex
+    datasets: DatasetRepository
 
     @property
     def url(self) -> str:
@@ -54,6 +57,10 @@ class Store:
         """Mark FAILED the RUNNING runs whose process died or whose heartbeat went stale."""
         stale_before = now_ms() - int(heartbeat_timeout_s * 1000)
         return self.runs.fail_dead(hostname(), pid_alive, stale_before)
+
+    def referenced_digests(self) -> set[str]:
+        """Every blob some run artifact or data version still needs (``loopml gc`` keeps these)."""
+        return self.artifacts.referenced_digests() | self.datasets.referenced_digests()
 
     def check(self) -> list[str]:
         """Integrity problems found (empty when the store is sound), for ``loopml db check``."""
@@ -84,6 +91,7 @@ def open_store(uri: str, *, busy_timeout: float = 60.0, upgrade: bool = True) ->
         records=SqlRecords(db),
         metrics=SqlMetrics(db),
         artifacts=SqlArtifactIndex(db),
+        datasets=SqlDatasets(db),
     )
     if upgrade:
         store.upgrade()

@@ -113,3 +113,61 @@ artifacts = sa.Table(
     sa.Column("created_time", sa.BigInteger, nullable=False),
     sa.Index("ix_artifacts_digest", "digest"),
 )
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("dataset_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("description", sa.Text),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("pinned_schema", sa.Text),
+)
+
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("pk", BigIntKey, primary_key=True, autoincrement=True),
+    sa.Column("version_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("dataset_id", sa.String(32), sa.ForeignKey("datasets.dataset_id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("blob_digest", sa.String(64), nullable=False),
+    sa.Column("rows", sa.BigInteger),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("num_files", sa.Integer, nullable=False),
+    sa.Column("schema", sa.Text),
+    sa.Column("profile", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("tags", sa.Text),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_dataset_id_version"),
+    sa.UniqueConstraint("dataset_id", "digest", name="uq_dataset_versions_dataset_id_digest"),
+)
+
+# Every blob a version needs (its Parquet file, or manifest and files): ``gc`` keeps them.
+dataset_blobs = sa.Table(
+    "dataset_blobs",
+    metadata,
+    sa.Column("version_pk", BigIntKey, sa.ForeignKey("dataset_versions.pk"), primary_key=True),
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Index("ix_dataset_blobs_digest", "digest"),
+)
+
+dataset_aliases = sa.Table(
+    "dataset_aliases",
+    metadata,
+    sa.Column("dataset_id", sa.String(32), sa.ForeignKey("datasets.dataset_id"), primary_key=True),
+    sa.Column("alias", sa.String(64), primary_key=True),
+    sa.Column("version_pk", BigIntKey, sa.ForeignKey("dataset_versions.pk"), nullable=False),
+)
+
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column("run_pk", BigIntKey, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("version_pk", BigIntKey, sa.ForeignKey("dataset_versions.pk"), primary_key=True),
+    sa.Column("role", sa.String(64), primary_key=True),
+    sa.Index("ix_run_inputs_version_pk", "version_pk"),
+)

@@ -53,7 +53,7 @@ def fsck(backend: Backend, progress: Progress | None = None) -> FsckReport:
     present = {info.digest for info in infos}
     missing = [
         FsckProblem(digest, backend.store.artifacts.locate(digest))
-        for digest in sorted(backend.store.artifacts.referenced_digests() - present)
+        for digest in sorted(backend.store.referenced_digests() - present)
     ]
     return FsckReport(checked=len(infos), problems=problems, missing=missing)
 
@@ -72,7 +72,7 @@ def gc(
     """
     store = backend.store
     purged = [] if dry_run else store.runs.purge_deleted(purge_runs_older_than_ms)
-    referenced = store.artifacts.referenced_digests()
+    referenced = store.referenced_digests()
     cutoff = time.time() - min_age_s
     recent = 0
     candidates = []
@@ -85,7 +85,7 @@ def gc(
             candidates.append(info)
     if not dry_run and candidates:
         # Re-read the references: a run may have re-used one of these blobs meanwhile.
-        referenced = store.artifacts.referenced_digests()
+        referenced = store.referenced_digests()
         candidates = [info for info in candidates if info.digest not in referenced]
         for info in candidates:
             backend.blobs.delete(info.digest)

@@ -9,6 +9,7 @@ import pytest
 
 from loopml.store import Store, open_store
 from loopml.testing.store import StoreConformance
+from loopml.testing.store_datasets import DatasetStoreConformance
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-class TestSqliteStore(StoreConformance):
+class TestSqliteStore(StoreConformance, DatasetStoreConformance):
     pass
 
 
