@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from loopml.store.migrations import HEAD
+
 
 def loopml(
     cwd: Path, *args: str, env: dict[str, str] | None = None
@@ -69,7 +71,7 @@ def test_info_reports_found_home(project: Path) -> None:
     info = json.loads(result.stdout)
     assert info["home"] == str(project / ".loopml")
     assert "walking up" in info["sources"]["home"]
-    assert info["schema_revision"] == "0001"
+    assert info["schema_revision"] == HEAD
 
 
 def test_runs_list_filter_and_json(project: Path) -> None:
@@ -107,7 +109,7 @@ def test_experiments_lifecycle(project: Path) -> None:
 
 
 def test_db_upgrade_and_check(project: Path) -> None:
-    assert "already at 0001" in loopml(project, "db", "upgrade").stdout
+    assert f"already at {HEAD}" in loopml(project, "db", "upgrade").stdout
     check = loopml(project, "db", "check")
     assert check.returncode == 0 and "ok" in check.stdout
 

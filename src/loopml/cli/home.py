@@ -9,7 +9,7 @@ import typer
 import loopml
 from loopml.cli.render import console, print_json, table
 from loopml.config import HOME_DIR_NAME, Settings
-from loopml.tracking.backend import Backend
+from loopml.workspace import Workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +29,7 @@ def init(
     home_dir.mkdir(exist_ok=True)
     (home_dir / ".gitignore").write_text("# LoopML's store and artifacts stay out of git\n*\n")
     settings = Settings.from_env(cwd=folder)
-    backend = Backend(settings)
+    backend = Workspace(settings)
     backend.store.upgrade()
     backend.close()
     verb = "Reinitialized existing" if existed else "Initialized"
@@ -45,7 +45,7 @@ def info(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
         or Path(settings.store_uri.removeprefix("sqlite:///")).exists()
     )
     if store_exists:
-        backend = Backend(settings)
+        backend = Workspace(settings)
         revision = backend.store.revision()
         backend.close()
     data = {

@@ -1,8 +1,7 @@
-"""The process's connection to a metadata store, an artifact store and the metric queue.
+"""A workspace plus the metric queue: what tracking needs to record runs.
 
-Opened lazily on first use (so ``import loopml`` stays light), shared by the fluent API and
-clients built without explicit URIs, and reset after ``fork`` so a child never reuses its
-parent's connections or writer thread.
+The metric writer belongs to tracking alone; the store and artifact store come from the shared
+:mod:`loopml.workspace`, so data versions and runs logged by one process use one connection pool.
 """
 
 from __future__ import annotations
@@ -10,31 +9,37 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
 from loopml.artifacts import BlobStore
 from loopml.config import Settings
-from loopml.store import Store, open_store
+from loopml.store import Store
 from loopml.tracking.batching import MetricWriter
+from loopml.workspace import Workspace, default_workspace, reset_default_workspace
 
 
 class Backend:
-    """A store, a blob store and a metric writer built from one :class:`Settings`."""
+    """A workspace (store + blobs) and the metric writer that feeds its store."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings | None = None, *, workspace: Workspace | None = None):
+        if workspace is None:
+            if settings is None:
+                raise ValueError("Backend needs settings or a workspace")
+            workspace = Workspace(settings)
+        self.workspace = workspace
 
-    @cached_property
+    @property
+    def settings(self) -> Settings:
+        return self.workspace.settings
+
+    @property
     def store(self) -> Store:
-        store = open_store(self.settings.store_uri, busy_timeout=self.settings.db_busy_timeout)
-        store.fail_dead_runs(self.settings.heartbeat_timeout)
-        return store
+        return self.workspace.store
 
-    @cached_property
+    @property
     def blobs(self) -> BlobStore:
-        return BlobStore(self.settings.artifact_uri)
+        return self.workspace.blobs
 
     @cached_property
     def writer(self) -> MetricWriter:
@@ -47,47 +52,43 @@ class Backend:
         )
 
     def close(self) -> None:
-        """Write queued metrics and release connections."""
+        """Write queued metrics, then release connections."""
         if "writer" in self.__dict__:
             self.writer.close()
-        if "store" in self.__dict__:
-            self.store.close()
+        self.workspace.close()
 
 
 _lock = threading.Lock()
 _default: Backend | None = None
-_overrides: dict[str, Any] = {}
 
 
 def default_backend() -> Backend:
-    """The backend for the current settings, created on first use."""
+    """The backend over the default workspace (rebuilt when the workspace is reset)."""
     global _default
+    workspace = default_workspace()
     backend = _default
-    if backend is None:
+    if backend is None or backend.workspace is not workspace:
         with _lock:
-            if _default is None:
-                settings = Settings.from_env()
-                if _overrides:
-                    settings = replace(settings, **_overrides)
-                _default = Backend(settings)
+            if _default is None or _default.workspace is not workspace:
+                _default = Backend(workspace=workspace)
             backend = _default
     return backend
 
 
 def reset_default_backend(**overrides: Any) -> None:
-    """Close the default backend; the next use re-reads settings (with ``overrides`` applied)."""
+    """Flush and close the default backend and workspace; re-read settings on next use."""
     global _default
     with _lock:
         old, _default = _default, None
-        _overrides.clear()
-        _overrides.update(overrides)
-    if old is not None:
-        old.close()
+    if old is not None and "writer" in old.__dict__:
+        old.writer.close()
+    reset_default_workspace(**overrides)
 
 
 def _close_at_exit() -> None:
-    if _default is not None:
-        _default.close()
+    # Registered after the workspace's own handler, so it runs first: flush, then close.
+    if _default is not None and "writer" in _default.__dict__:
+        _default.writer.close()
 
 
 def _forget_in_child() -> None:
