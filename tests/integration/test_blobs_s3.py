@@ -15,7 +15,7 @@ from loopml._util.hashing import hash_bytes
 from loopml.artifacts import BlobStore
 from loopml.artifacts import _remote as remote
 from loopml.errors import BackendUnavailable, IntegrityError
-from loopml.testing.artifacts import BlobStoreConformance, Corrupt, corrupt_blob
+from loopml.testing.artifacts import BlobStoreConformance, BulkPutConformance, Corrupt, corrupt_blob
 
 pytestmark = pytest.mark.s3
 
@@ -56,7 +56,7 @@ def corrupt(blob_store: BlobStore) -> Corrupt:
     return functools.partial(corrupt_blob, blob_store)
 
 
-class TestS3BlobStore(BlobStoreConformance):
+class TestS3BlobStore(BlobStoreConformance, BulkPutConformance):
     """The shared suite on s3://."""
 
 

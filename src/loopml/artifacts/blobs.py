@@ -7,11 +7,13 @@ import io
 import os
 import secrets
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from loopml._util.hashing import CHUNK_SIZE, BytesLike, is_digest
+from loopml.artifacts._bulk import put_many_local
 from loopml.artifacts._local import LocalBlobs
 from loopml.artifacts._remote import RemoteBlobs
 from loopml.artifacts._streams import (
@@ -83,6 +85,16 @@ class BlobStore:
         source = Path(path)
         _check_source(source)
         return self._backend.put_file(source)
+
+    def put_many(self, paths: Sequence[str | os.PathLike[str]], workers: int = 8) -> list[BlobRef]:
+        """Store many files at once (a folder being versioned): parallel, synced once at the end."""
+        sources = [Path(p) for p in paths]
+        for source in sources:
+            _check_source(source)
+        if isinstance(self._backend, LocalBlobs):
+            return put_many_local(self._backend, sources, workers)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopml-put") as pool:
+            return list(pool.map(self._backend.put_file, sources))
 
     def put_bytes(self, data: BytesLike) -> BlobRef:
         """Store bytes already in memory."""

@@ -260,3 +260,25 @@ class BlobStoreConformance:
         assert blob_store.verify(ref.digest)
         corrupt(ref.digest)
         assert not blob_store.verify(ref.digest)
+
+
+class BulkPutConformance:
+    """``put_many`` stores every file (deduplicated) exactly as ``put_file`` would."""
+
+    def test_put_many_matches_put_file(self, blob_store: BlobStore, tmp_path: Path) -> None:
+        folder = tmp_path / "many"
+        folder.mkdir()
+        paths = []
+        for i in range(40):
+            path = folder / f"f{i}.bin"
+            path.write_bytes(sample_bytes(37 * i, seed=i % 7))
+            paths.append(path)
+        big = folder / "big.bin"  # above the in-memory threshold: streamed instead
+        big.write_bytes(sample_bytes(5 * 2**20 + 3, seed=99))
+        paths.append(big)
+        refs = blob_store.put_many(paths)
+        assert [r.digest for r in refs] == [hash_bytes(p.read_bytes()) for p in paths]
+        for ref, path in zip(refs, paths, strict=True):
+            assert blob_store.read_bytes(ref.digest) == path.read_bytes()
+        again = blob_store.put_many(paths[:3])
+        assert again == refs[:3]

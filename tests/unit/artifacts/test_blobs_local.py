@@ -12,7 +12,13 @@ import pytest
 from loopml._util.hashing import hash_bytes
 from loopml.artifacts import BlobStore
 from loopml.errors import IntegrityError, InvalidInput
-from loopml.testing.artifacts import BlobStoreConformance, Corrupt, corrupt_blob, sample_bytes
+from loopml.testing.artifacts import (
+    BlobStoreConformance,
+    BulkPutConformance,
+    Corrupt,
+    corrupt_blob,
+    sample_bytes,
+)
 
 
 @pytest.fixture
@@ -25,7 +31,7 @@ def corrupt(blob_store: BlobStore) -> Corrupt:
     return functools.partial(corrupt_blob, blob_store)
 
 
-class TestLocalBlobStore(BlobStoreConformance):
+class TestLocalBlobStore(BlobStoreConformance, BulkPutConformance):
     """The shared suite on a folder."""
 
 

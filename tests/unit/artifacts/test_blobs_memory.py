@@ -8,7 +8,7 @@ import fsspec
 import pytest
 
 from loopml.artifacts import BlobStore
-from loopml.testing.artifacts import BlobStoreConformance, Corrupt, corrupt_blob
+from loopml.testing.artifacts import BlobStoreConformance, BulkPutConformance, Corrupt, corrupt_blob
 
 
 @pytest.fixture
@@ -25,5 +25,5 @@ def corrupt(blob_store: BlobStore) -> Corrupt:
     return functools.partial(corrupt_blob, blob_store)
 
 
-class TestMemoryBlobStore(BlobStoreConformance):
+class TestMemoryBlobStore(BlobStoreConformance, BulkPutConformance):
     """The shared suite on memory://."""
