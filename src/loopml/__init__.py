@@ -26,6 +26,7 @@ _LAZY = {
             "log_artifacts",
             "log_dict",
             "log_figure",
+            "log_input",
             "log_metric",
             "log_metrics",
             "log_param",
@@ -42,14 +43,19 @@ _LAZY = {
     ),
     "LoopMLClient": "loopml.tracking.client",
     "autolog": "loopml.tracking.autolog",
+    "drift": "loopml.data.drift",
     "RunStatus": "loopml.entities",
     "LoopMLError": "loopml.errors",
 }
 
-__all__ = sorted([*_LAZY, "__version__"])
+_SUBMODULES = ("data",)
+
+__all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"loopml.{name}")
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'loopml' has no attribute {name!r}")
@@ -63,6 +69,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from loopml import data
+    from loopml.data.drift import drift
     from loopml.entities import RunStatus
     from loopml.errors import LoopMLError
     from loopml.tracking.autolog import autolog
@@ -79,6 +87,7 @@ if TYPE_CHECKING:
         log_artifacts,
         log_dict,
         log_figure,
+        log_input,
         log_metric,
         log_metrics,
         log_param,

@@ -6,11 +6,11 @@ import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from loopml._util.clock import now_ms
 from loopml.config import Settings
-from loopml.entities import ArtifactFile, Experiment, MetricPoint, Run, RunStatus
+from loopml.entities import ArtifactFile, Experiment, MetricPoint, Run, RunStatus, parse_ref
 from loopml.entities.validation import validate_key, validate_metric_value, validate_step
 from loopml.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from loopml.store import RunQuery, RunSpec, ViewType
@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _checked_keys: set[str] = set()
+
+
+class DataInput(Protocol):
+    """Anything naming a stored data version (``loopml.data.DatasetVersion`` is one)."""
+
+    @property
+    def version_id(self) -> str: ...
 
 
 class LoopMLClient:
@@ -301,6 +308,21 @@ class LoopMLClient:
         backend = self.backend
         if "writer" in backend.__dict__:
             backend.writer.flush()
+
+    # inputs -----------------------------------------------------------------------------
+    def log_input(self, run_id: str, version: DataInput | str, role: str = "train") -> None:
+        """Link a run to the data version it used (``role``: train, test, …) for lineage."""
+        validate_key(role, "role")
+        store = self.backend.store
+        if isinstance(version, str):
+            version_id = store.datasets.version(parse_ref(version)).version_id
+        else:
+            version_id = version.version_id
+        store.datasets.link_input(run_id, version_id, role)
+
+    def list_inputs(self, run_id: str) -> list[tuple[str, str]]:
+        """(``name@version``, role) of every data version a run used."""
+        return [(record.ref, role) for record, role in self.backend.store.datasets.inputs(run_id)]
 
     # artifacts --------------------------------------------------------------------------
     def log_artifact(

@@ -212,6 +212,11 @@ def log_figure(figure: Any, artifact_file: str) -> None:
     _client.log_figure(_require_run(), figure, artifact_file)
 
 
+def log_input(version: Any, role: str = "train") -> None:
+    """Record that the active run used a data version (a ``DatasetVersion`` or ``"name@3"``)."""
+    _client.log_input(_require_run(), version, role)
+
+
 def flush() -> None:
     """Block until every metric point logged so far is stored."""
     _client.flush()
