@@ -7,7 +7,7 @@ import sys
 import click
 import typer
 
-from loopml.cli import db, experiments, home, runs, storage
+from loopml.cli import data, db, experiments, home, runs, storage
 from loopml.cli.errors import report
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ storage.register(app)
 app.add_typer(db.app, name="db", help="Create, upgrade and check the metadata store.")
 app.add_typer(experiments.app, name="experiments", help="List and manage experiments.")
 app.add_typer(runs.app, name="runs", help="List, inspect, compare and delete runs.")
+app.add_typer(data.app, name="data", help="Version datasets with statistics; diff and validate.")
 
 
 def main() -> None:

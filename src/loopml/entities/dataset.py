@@ -82,7 +82,7 @@ def validate_dataset_name(name: Any) -> str:
             field="name",
             value=name,
             hint="use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit "
-            "(no '/', '\\\\', '@' or spaces)",
+            "(no '/', '\\', '@' or spaces)",
         )
     return name
 
