@@ -9,7 +9,6 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from loopml import data as datasets
 from loopml.cli.errors import fail
 from loopml.cli.render import cell, console, print_json, table, when
 from loopml.errors import InvalidInput
@@ -54,6 +53,8 @@ def add(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Add a new version (identical content returns the existing version)."""
+    from loopml import data as datasets
+
     tags = _tags(tag)
     if as_table:
         version = datasets.add(name, _read_table(source), tags=tags, description=description)
@@ -84,6 +85,8 @@ def add(
 @app.command("list")
 def list_datasets(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Every dataset with its latest version."""
+    from loopml import data as datasets
+
     found = datasets.list()
     if as_json:
         print_json([d.to_dict() for d in found])
@@ -110,6 +113,8 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """A version's facts, schema and column statistics (and every version of the dataset)."""
+    from loopml import data as datasets
+
     version = datasets.show(ref)
     history = datasets.versions(version.name)
     if as_json:
@@ -181,6 +186,8 @@ def get(
     output: Path = typer.Option(..., "--output", "-o", help="Where to write it."),
 ) -> None:
     """Write a version to disk (tables as .parquet or .csv by the output's suffix)."""
+    from loopml import data as datasets
+
     version = datasets.show(ref)
     if version.profile is None:
         path = datasets.get(version, dst=output)
@@ -207,6 +214,8 @@ def diff(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Rows, schema changes, statistics side by side and a drift score per column."""
+    from loopml import data as datasets
+
     result = datasets.diff(a, b, key=key)
     if as_json:
         print_json(result.to_dict())
@@ -262,6 +271,21 @@ def _center(summary: dict[str, Any]) -> str:
     return _top(summary)
 
 
+@app.command("report")
+def report(
+    ref: str = typer.Argument(
+        ..., help="The version to report on (the current data), e.g. churn@3."
+    ),
+    vs: str | None = typer.Option(None, "--vs", help="A reference version to compare with."),
+    output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
+) -> None:
+    """Write a self-contained HTML report: charts, statistics, schema and drift per column."""
+    from loopml import data as datasets
+
+    path = datasets.write_report(ref, output, vs=vs)
+    console.print(f"{path} ({path.stat().st_size:,} bytes)")
+
+
 @app.command("validate")
 def validate(
     source: Path = typer.Argument(..., help="A CSV or Parquet file to check."),
@@ -271,6 +295,8 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Check a file against a schema; list every violation; exit 1 if there is any."""
+    from loopml import data as datasets
+
     violations = datasets.validate(_read_table(source), schema)
     if as_json:
         print_json({"ok": not violations, "violations": [v.to_dict() for v in violations]})
@@ -295,6 +321,8 @@ def schema(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a schema; pin, unpin or replace the pinned one."""
+    from loopml import data as datasets
+
     if sum([pin, unpin, edit is not None]) > 1:
         raise InvalidInput("use one of --pin, --unpin, --edit", field="--pin")
     if unpin:
@@ -331,6 +359,8 @@ def lineage(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The runs that used a version."""
+    from loopml import data as datasets
+
     found = datasets.lineage(ref)
     if as_json:
         print_json(found)
@@ -348,5 +378,7 @@ def alias(
     name: str = typer.Argument(..., help="Alias, e.g. training."),
 ) -> None:
     """Point an alias at a version (``name@alias`` then resolves to it)."""
+    from loopml import data as datasets
+
     version = datasets.set_alias(ref, name)
     console.print(f"{version.name}@{name} -> {version.ref}")

@@ -7,7 +7,6 @@ import typer
 from loopml.cli.errors import fail
 from loopml.cli.render import console, print_json
 from loopml.config import Settings
-from loopml.store import open_store
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -15,6 +14,8 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("upgrade")
 def upgrade() -> None:
     """Create the schema or migrate it to the newest revision."""
+    from loopml.store import open_store
+
     settings = Settings.from_env()
     store = open_store(settings.store_uri, busy_timeout=settings.db_busy_timeout, upgrade=False)
     try:
@@ -32,6 +33,8 @@ def upgrade() -> None:
 @app.command("check")
 def check(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Check the store's integrity (schema revision, orphan rows, SQLite pages)."""
+    from loopml.store import open_store
+
     settings = Settings.from_env()
     store = open_store(settings.store_uri, busy_timeout=settings.db_busy_timeout, upgrade=False)
     try:

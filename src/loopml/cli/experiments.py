@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 
 from loopml.cli.render import console, print_json, table, when
-from loopml.store import ViewType
-from loopml.tracking.client import LoopMLClient
+from loopml.entities import ViewType
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -18,6 +17,8 @@ def list_experiments(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List experiments."""
+    from loopml.tracking.client import LoopMLClient
+
     view = ViewType.ALL if show_all else ViewType.DELETED_ONLY if deleted else ViewType.ACTIVE_ONLY
     found = LoopMLClient().list_experiments(view)
     if as_json:
@@ -43,6 +44,8 @@ def list_experiments(
 @app.command("create")
 def create(name: str = typer.Argument(..., help="Experiment name.")) -> None:
     """Create an experiment."""
+    from loopml.tracking.client import LoopMLClient
+
     experiment_id = LoopMLClient().create_experiment(name)
     console.print(f"Created experiment {name!r} ({experiment_id})")
 
@@ -53,6 +56,8 @@ def rename(
     new_name: str = typer.Argument(..., help="New name."),
 ) -> None:
     """Rename an experiment."""
+    from loopml.tracking.client import LoopMLClient
+
     client = LoopMLClient()
     found = client.resolve_experiment(experiment)
     client.rename_experiment(found.experiment_id, new_name)
@@ -62,6 +67,8 @@ def rename(
 @app.command("delete")
 def delete(experiment: str = typer.Argument(..., help="Experiment name or id.")) -> None:
     """Soft-delete an experiment and its runs (restore undoes it; gc purges)."""
+    from loopml.tracking.client import LoopMLClient
+
     client = LoopMLClient()
     found = client.resolve_experiment(experiment)
     client.delete_experiment(found.experiment_id)
@@ -71,6 +78,8 @@ def delete(experiment: str = typer.Argument(..., help="Experiment name or id."))
 @app.command("restore")
 def restore(experiment: str = typer.Argument(..., help="Experiment name or id.")) -> None:
     """Restore a soft-deleted experiment and its runs."""
+    from loopml.tracking.client import LoopMLClient
+
     client = LoopMLClient()
     found = client.resolve_experiment(experiment)
     client.restore_experiment(found.experiment_id)

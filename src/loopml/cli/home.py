@@ -9,7 +9,6 @@ import typer
 import loopml
 from loopml.cli.render import console, print_json, table
 from loopml.config import HOME_DIR_NAME, Settings
-from loopml.workspace import Workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +20,8 @@ def init(
     path: Path = typer.Argument(Path("."), help="Project folder (default: here)."),
 ) -> None:
     """Create a LoopML project here: a .loopml/ folder with the store and artifacts."""
+    from loopml.workspace import Workspace
+
     folder = path.resolve()
     if not folder.is_dir():
         raise typer.BadParameter(f"{folder} is not a folder", param_hint="PATH")
@@ -38,6 +39,8 @@ def init(
 
 def info(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show the project home, store and artifact URIs in effect, and why."""
+    from loopml.workspace import Workspace
+
     settings = Settings.from_env()
     revision = None
     store_exists = (

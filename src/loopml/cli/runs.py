@@ -7,9 +7,7 @@ from typing import Any
 import typer
 
 from loopml.cli.render import console, duration, print_json, table, when
-from loopml.entities import Run
-from loopml.store import ViewType
-from loopml.tracking.client import LoopMLClient
+from loopml.entities import Run, ViewType
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -28,6 +26,8 @@ def list_runs(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List runs, newest first, with an MLflow-style filter."""
+    from loopml.tracking.client import LoopMLClient
+
     client = LoopMLClient()
     ids = [client.resolve_experiment(e).experiment_id for e in experiment] or None
     found = client.search_runs(
@@ -64,6 +64,8 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show one run: where it ran, params, latest metrics, tags and artifacts."""
+    from loopml.tracking.client import LoopMLClient
+
     client = LoopMLClient()
     run = client.get_run(run_id)
     files = client.backend.store.artifacts.list(run_id)
@@ -108,6 +110,8 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Params and metrics of several runs side by side; differing params are highlighted."""
+    from loopml.tracking.client import LoopMLClient
+
     client = LoopMLClient()
     found = [client.get_run(r) for r in run_ids]
     if as_json:
@@ -126,6 +130,8 @@ def compare(
 @app.command("delete")
 def delete(run_ids: list[str] = typer.Argument(..., help="Run ids.")) -> None:
     """Soft-delete runs (restore undoes it; gc purges for good)."""
+    from loopml.tracking.client import LoopMLClient
+
     client = LoopMLClient()
     for run_id in run_ids:
         client.delete_run(run_id)
@@ -135,6 +141,8 @@ def delete(run_ids: list[str] = typer.Argument(..., help="Run ids.")) -> None:
 @app.command("restore")
 def restore(run_ids: list[str] = typer.Argument(..., help="Run ids.")) -> None:
     """Restore soft-deleted runs."""
+    from loopml.tracking.client import LoopMLClient
+
     client = LoopMLClient()
     for run_id in run_ids:
         client.restore_run(run_id)

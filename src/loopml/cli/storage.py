@@ -7,8 +7,6 @@ from rich.progress import Progress
 
 from loopml.cli.errors import fail
 from loopml.cli.render import console, print_json
-from loopml.tracking import maintenance
-from loopml.tracking.backend import default_backend
 
 
 def register(app: typer.Typer) -> None:
@@ -18,6 +16,9 @@ def register(app: typer.Typer) -> None:
 
 def fsck(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Re-hash every blob and name the ones whose bytes do not match their digest."""
+    from loopml.tracking import maintenance
+    from loopml.tracking.backend import default_backend
+
     backend = default_backend()
     with Progress(console=console, transient=True, disable=as_json) as bar:
         task = bar.add_task("Verifying blobs", total=None)
@@ -59,6 +60,9 @@ def gc(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Purge deleted runs and delete blobs nothing references (never ones from the last hour)."""
+    from loopml.tracking import maintenance
+    from loopml.tracking.backend import default_backend
+
     report = maintenance.gc(default_backend(), dry_run=dry_run)
     if as_json:
         print_json(

@@ -17,6 +17,7 @@ from loopml.entities.run import (
     RunData,
     RunInfo,
     RunStatus,
+    ViewType,
 )
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "RunData",
     "RunInfo",
     "RunStatus",
+    "ViewType",
     "parse_ref",
 ]

@@ -28,6 +28,14 @@ class LifecycleStage(enum.StrEnum):
     DELETED = "deleted"
 
 
+class ViewType(enum.StrEnum):
+    """Which lifecycle stages a listing includes."""
+
+    ACTIVE_ONLY = "active_only"
+    DELETED_ONLY = "deleted_only"
+    ALL = "all"
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A named group of runs."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from loopml.entities import ViewType
 from loopml.store.base import (
     ArtifactIndex,
     ArtifactRecord,
@@ -13,7 +14,6 @@ from loopml.store.base import (
     RunQuery,
     RunRepository,
     RunSpec,
-    ViewType,
 )
 from loopml.store.facade import Store, open_store
 

@@ -11,7 +11,6 @@ import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from loopml.entities import (
@@ -25,15 +24,8 @@ from loopml.entities import (
     MetricRow,
     Run,
     RunStatus,
+    ViewType,
 )
-
-
-class ViewType(StrEnum):
-    """Which lifecycle stages a listing includes."""
-
-    ACTIVE_ONLY = "active_only"
-    DELETED_ONLY = "deleted_only"
-    ALL = "all"
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from sqlalchemy.engine import Connection
 
 from loopml._util.clock import now_ms
 from loopml._util.ids import new_id
-from loopml.entities import Experiment, LifecycleStage
+from loopml.entities import Experiment, LifecycleStage, ViewType
 from loopml.entities.validation import validate_name
 from loopml.errors import AlreadyExists, NotFound
-from loopml.store.base import ExperimentRepository, ViewType
+from loopml.store.base import ExperimentRepository
 from loopml.store.engine import Database
 from loopml.store.tables import experiments, runs
 

@@ -1,0 +1,175 @@
+"""Versioning tables, files and folders: numbering, dedup, round trips, aliases, bad input."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import loopml
+from loopml.data import DatasetVersion
+from loopml.errors import InvalidInput, NotFound
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, 1_000),
+            "plan": rng.choice(["basic", "pro", "team"], 1_000),
+            "churned": rng.integers(0, 2, 1_000),
+        }
+    )
+
+
+def stored_versions(name: str) -> list[int]:
+    try:
+        return [v.version for v in loopml.data.versions(name)]
+    except NotFound:
+        return []
+
+
+def test_add_table_numbers_versions_and_dedups(tmp_home: Path, frame: pd.DataFrame) -> None:
+    first = loopml.data.add("churn", frame, tags={"source": "crm"}, description="January")
+    assert isinstance(first, DatasetVersion)
+    assert (first.name, first.version, first.rows, first.ref) == ("churn", 1, 1_000, "churn@1")
+    assert len(first.digest) == 64
+    assert first.record.tags == {"source": "crm"}
+    assert loopml.data.add("churn", frame.copy()).version == 1
+    second = loopml.data.add("churn", frame.iloc[:500])
+    assert second.version == 2
+    assert loopml.data.show("churn").version == 2
+    assert loopml.data.show("churn@latest").version == 2
+
+
+def test_get_returns_the_same_dataframe(tmp_home: Path, frame: pd.DataFrame) -> None:
+    loopml.data.add("churn", frame)
+    pd.testing.assert_frame_equal(loopml.data.get("churn@1"), frame)
+    assert loopml.data.get("churn@1", as_arrow=True).num_rows == 1_000
+
+
+def test_add_accepts_arrow_and_polars(tmp_home: Path, frame: pd.DataFrame) -> None:
+    table = pa.Table.from_pandas(frame)
+    assert loopml.data.add("arrow", table).rows == 1_000
+    polars = pytest.importorskip("polars")
+    assert loopml.data.add("polars", polars.from_pandas(frame)).rows == 1_000
+
+
+def test_profile_and_schema_describe_the_table(tmp_home: Path, frame: pd.DataFrame) -> None:
+    version = loopml.data.add("churn", frame)
+    profile = version.profile
+    assert profile is not None
+    assert profile.row_count == 1_000
+    age = profile.columns["age"]
+    assert age.kind == "numeric"
+    assert age.mean == pytest.approx(frame["age"].mean())
+    assert age.min == frame["age"].min()
+    plan = profile.columns["plan"]
+    assert dict(plan.top()) == frame["plan"].value_counts().to_dict()
+    schema = version.schema
+    assert schema is not None
+    assert [c.name for c in schema.columns] == ["age", "plan", "churned"]
+    assert schema.column("plan").categories == ("basic", "pro", "team")
+    assert schema.column("age").nullable is False
+
+
+def test_add_file_and_folder(tmp_home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "images"
+    (folder / "cats").mkdir(parents=True)
+    (folder / "cats" / "a.jpg").write_bytes(b"cat")
+    (folder / "b.jpg").write_bytes(b"bee")
+    version = loopml.data.add("images", folder)
+    assert (version.kind.value, version.record.num_files, version.profile) == ("folder", 2, None)
+    out = loopml.data.get("images@1", dst=tmp_path / "out")
+    assert (out / "cats" / "a.jpg").read_bytes() == b"cat"
+    single = loopml.data.add("readme", folder / "b.jpg")
+    path = loopml.data.get(single, dst=tmp_path / "one")
+    assert (path.name, path.read_bytes()) == ("b.jpg", b"bee")
+
+
+def test_readd_unchanged_folder_does_not_rehash(
+    tmp_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(200):
+        (folder / f"{i}.txt").write_text(str(i))
+    first = loopml.data.add("many", folder)
+    from loopml.artifacts import BlobStore
+
+    def refuse(*_args: object, **_kwargs: object) -> object:
+        raise AssertionError("an unchanged file was hashed again")
+
+    monkeypatch.setattr(BlobStore, "put_many", refuse)
+    assert loopml.data.add("many", folder).version == first.version
+    monkeypatch.undo()
+    (folder / "7.txt").write_text("changed")
+    assert loopml.data.add("many", folder).version == 2
+
+
+def test_alias_addresses_a_version(tmp_home: Path, frame: pd.DataFrame) -> None:
+    loopml.data.add("churn", frame)
+    loopml.data.add("churn", frame.iloc[:10])
+    loopml.data.set_alias("churn@1", "training")
+    assert loopml.data.show("churn@training").version == 1
+    assert loopml.data.show("churn@training").aliases == ("training",)
+
+
+def test_list_shows_latest_of_each(tmp_home: Path, frame: pd.DataFrame) -> None:
+    loopml.data.add("b", frame)
+    loopml.data.add("a", frame)
+    loopml.data.add("a", frame.iloc[:3])
+    found = {
+        s.name: (s.versions, s.latest.version if s.latest else None) for s in loopml.data.list()
+    }
+    assert found == {"a": (2, 2), "b": (1, 1)}
+
+
+# bad input: one clear message each, nothing stored changes ------------------------------------
+
+
+def test_unsupported_source_is_refused(tmp_home: Path) -> None:
+    with pytest.raises(InvalidInput, match=r"cannot version a builtins\.dict.*DataFrame"):
+        loopml.data.add("x", {"a": [1, 2]})
+    assert stored_versions("x") == []
+
+
+def test_missing_or_unreadable_file_is_refused(tmp_home: Path, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="no such file or folder"):
+        loopml.data.add("x", tmp_path / "nope.csv")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)  # not a regular file: refused even for root, who can read anything else
+    with pytest.raises(InvalidInput, match=r"cannot read .*pipe: not a readable regular file"):
+        loopml.data.add("x", pipe)
+    assert stored_versions("x") == []
+
+
+@pytest.mark.parametrize("name", ["../etc", "a/b", "a\\b", "x@1", "", " lead"])
+def test_name_with_path_characters_is_refused(
+    tmp_home: Path, frame: pd.DataFrame, name: str
+) -> None:
+    with pytest.raises(InvalidInput, match="dataset name"):
+        loopml.data.add(name, frame)
+
+
+def test_missing_version_is_named(tmp_home: Path, frame: pd.DataFrame) -> None:
+    loopml.data.add("churn", frame)
+    with pytest.raises(NotFound, match="dataset 'churn' has no version '7'"):
+        loopml.data.get("churn@7")
+    with pytest.raises(NotFound, match="dataset 'ghost' does not exist"):
+        loopml.data.show("ghost@1")
+
+
+def test_pinned_schema_refuses_disagreeing_frame(tmp_home: Path, frame: pd.DataFrame) -> None:
+    loopml.data.add("churn", frame)
+    loopml.data.pin_schema("churn")
+    bad = frame.assign(plan="enterprise").drop(columns=["churned"])
+    with pytest.raises(InvalidInput, match=r"pinned schema.*churned: missing_column.*unknown_cat"):
+        loopml.data.add("churn", bad)
+    assert stored_versions("churn") == [1]
+    assert loopml.data.add("churn", frame.iloc[:100]).version == 2
