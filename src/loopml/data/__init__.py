@@ -1,4 +1,4 @@
-"""Data versions with statistics: add, get, diff, validate, drift — DVC's verbs, with profiles."""
+"""Data versions with statistics: add, get, diff, validate, drift, report (DVC verbs + profiles)."""
 
 from loopml.data.add import add
 from loopml.data.diff import DiffResult, diff
@@ -13,6 +13,7 @@ from loopml.data.manage import (
     unpin_schema,
     validate,
 )
+from loopml.data.report import report, write_report
 from loopml.data.schema import ColumnSchema, Schema, Violation
 from loopml.data.versions import DatasetVersion
 
@@ -31,10 +32,12 @@ __all__ = [
     "list",
     "pin_schema",
     "remove_alias",
+    "report",
     "schema_of",
     "set_alias",
     "show",
     "unpin_schema",
     "validate",
     "versions",
+    "write_report",
 ]
