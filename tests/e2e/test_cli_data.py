@@ -95,3 +95,13 @@ def test_bad_input_is_one_line(project: Path, args: list[str], message: str) -> 
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_report_is_self_contained(project: Path) -> None:
+    loopml(project, "data", "add", "sales", "a.csv", "--table")
+    loopml(project, "data", "add", "sales", "b.csv", "--table")
+    result = loopml(project, "data", "report", "sales@2", "--vs", "sales@1", "-o", "r/report.html")
+    assert result.returncode == 0, result.stderr
+    page = (project / "r" / "report.html").read_text()
+    assert "<svg" in page and "sales@1" in page and "drift" in page.lower()
+    assert "http://" not in page.replace("http://www.w3.org", "")
