@@ -40,10 +40,10 @@ def fsck(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
         )
     else:
         for problem in report.problems:
-            where = ", ".join(f"run {r} {p}" for r, p in problem.references) or "unreferenced"
+            where = _where(problem.references) or "unreferenced"
             typer.echo(f"corrupt: blob {problem.digest} ({where})", err=True)
         for problem in report.missing:
-            where = ", ".join(f"run {r} {p}" for r, p in problem.references)
+            where = _where(problem.references)
             typer.echo(f"missing: blob {problem.digest} ({where})", err=True)
         if report.ok:
             console.print(f"{report.checked} blobs verified, all intact")
@@ -80,4 +80,10 @@ def gc(
         f"Purged {len(report.purged_runs)} deleted run(s). {verb} {report.deleted_blobs} "
         f"unreferenced blob(s), {report.freed_bytes:,} bytes; kept {report.kept_recent} from the "
         "last hour"
+    )
+
+
+def _where(references: list[tuple[str, str]]) -> str:
+    return ", ".join(
+        f"data {path}" if owner == "data" else f"run {owner} {path}" for owner, path in references
     )

@@ -253,3 +253,7 @@ class DatasetRepository(ABC):
     @abstractmethod
     def referenced_digests(self) -> set[str]:
         """Every blob some version needs."""
+
+    @abstractmethod
+    def locate(self, digest: str) -> builtins.list[str]:
+        """``name@version`` of every version that needs a blob, to name them in errors."""

@@ -289,6 +289,16 @@ class SqlDatasets(DatasetRepository):
         )
         return self._db.read(lambda conn: [(r.run_id, r.role) for r in conn.execute(query)])
 
+    def locate(self, digest: str) -> builtins.list[str]:
+        query = (
+            sa.select(datasets.c.name, _V.c.version)
+            .join(_V, _V.c.dataset_id == datasets.c.dataset_id)
+            .join(dataset_blobs, dataset_blobs.c.version_pk == _V.c.pk)
+            .where(dataset_blobs.c.digest == digest)
+            .order_by(datasets.c.name, _V.c.version)
+        )
+        return self._db.read(lambda conn: [f"{n}@{v}" for n, v in conn.execute(query)])
+
     def referenced_digests(self) -> set[str]:
         query = sa.select(dataset_blobs.c.digest).distinct()
         return self._db.read(lambda conn: {row[0] for row in conn.execute(query)})

@@ -62,6 +62,12 @@ class Store:
         """Every blob some run artifact or data version still needs (``loopml gc`` keeps these)."""
         return self.artifacts.referenced_digests() | self.datasets.referenced_digests()
 
+    def locate(self, digest: str) -> list[tuple[str, str]]:
+        """Who needs a blob: ``(run id, artifact path)`` and ``("data", "name@3")`` pairs."""
+        return self.artifacts.locate(digest) + [
+            ("data", ref) for ref in self.datasets.locate(digest)
+        ]
+
     def check(self) -> list[str]:
         """Integrity problems found (empty when the store is sound), for ``loopml db check``."""
         problems: list[str] = []

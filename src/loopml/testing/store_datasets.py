@@ -96,6 +96,7 @@ class DatasetStoreConformance:
         extra = "e" * 64
         store.datasets.add_version("f", version("a", kind=DataKind.FOLDER, blobs=[extra]))
         assert store.referenced_digests() == {"a" * 64, extra}
+        assert store.locate(extra) == [("data", "f@1")]
 
     def test_concurrent_adds_number_without_gaps(self, store: Store) -> None:
         errors: list[BaseException] = []

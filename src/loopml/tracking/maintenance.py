@@ -47,12 +47,12 @@ def fsck(backend: Backend, progress: Progress | None = None) -> FsckReport:
     problems = []
     for number, info in enumerate(infos, 1):
         if not blobs.verify(info.digest):
-            problems.append(FsckProblem(info.digest, backend.store.artifacts.locate(info.digest)))
+            problems.append(FsckProblem(info.digest, backend.store.locate(info.digest)))
         if progress is not None:
             progress(number, len(infos))
     present = {info.digest for info in infos}
     missing = [
-        FsckProblem(digest, backend.store.artifacts.locate(digest))
+        FsckProblem(digest, backend.store.locate(digest))
         for digest in sorted(backend.store.referenced_digests() - present)
     ]
     return FsckReport(checked=len(infos), problems=problems, missing=missing)
