@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import stat
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -60,10 +61,15 @@ class LocalBlobs:
         with self._staging() as (tmp, fd):
             os.close(fd)
             shutil.copyfile(path, tmp)
-            # Hash what was written, not the source, so a file edited meanwhile cannot
-            # leave a blob whose bytes differ from its name.
-            ref = BlobRef(hash_file(tmp), tmp.stat().st_size)
-            _fsync_path(tmp, os.O_RDWR)
+            # Flush the copy to disk while hashing it (both read the page cache; neither waits
+            # for the other). Hash what was written, not the source, so a file edited meanwhile
+            # cannot leave a blob whose bytes differ from its name.
+            syncing = threading.Thread(target=_fsync_path, args=(tmp, os.O_RDWR), daemon=True)
+            syncing.start()
+            try:
+                ref = BlobRef(hash_file(tmp), tmp.stat().st_size)
+            finally:
+                syncing.join()
             self._publish(tmp, ref)
             return ref
 

@@ -87,12 +87,12 @@ class BlobStore:
         return self._backend.put_file(source)
 
     def put_many(self, paths: Sequence[str | os.PathLike[str]], workers: int = 8) -> list[BlobRef]:
-        """Store many files at once (a folder being versioned): parallel, synced once at the end."""
+        """Store many files at once (a folder being versioned), synced once at the end."""
         sources = [Path(p) for p in paths]
         for source in sources:
             _check_source(source)
         if isinstance(self._backend, LocalBlobs):
-            return put_many_local(self._backend, sources, workers)
+            return put_many_local(self._backend, sources)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopml-put") as pool:
             return list(pool.map(self._backend.put_file, sources))
 

@@ -107,18 +107,19 @@ def _path_version(
     cache = StatCache(ws.settings.home / "cache" / "stat-index.db")
     try:
         if source.is_folder:
-            manifest = folder_manifest(source.path, ws.blobs, cache, progress)
+            manifest, from_cache = folder_manifest(source.path, ws.blobs, cache, progress)
             kind = DataKind.FOLDER
         else:
             manifest = file_manifest(source.path, ws.blobs, cache)
             kind = DataKind.FILE
+            from_cache = set()
     finally:
         cache.close()
     existing = _existing(ws, name, manifest.digest)
     if existing is not None:
         return existing  # unchanged content: a stat per file and nothing else
-    if source.is_folder:
-        _restore_missing(ws, manifest, source.path)
+    if from_cache:
+        _restore_missing(ws, manifest, source.path, from_cache)
     manifest_ref = ws.blobs.put_bytes(manifest.to_bytes())
     return NewVersion(
         digest=manifest_ref.digest,
@@ -141,8 +142,10 @@ def _existing(ws: Workspace, name: str, digest: str) -> DatasetVersionRecord | N
     return ws.store.datasets.version(DataRef(name, version=same.version)) if same else None
 
 
-def _restore_missing(ws: Workspace, manifest: Manifest, folder: Path) -> None:
+def _restore_missing(ws: Workspace, manifest: Manifest, folder: Path, from_cache: set[str]) -> None:
     """Files known from the stat cache whose blob is gone (another store, gc) are stored again."""
-    missing = [e for e in manifest.entries if not ws.blobs.exists(e.digest)]
+    missing = [
+        e for e in manifest.entries if e.path in from_cache and not ws.blobs.exists(e.digest)
+    ]
     if missing:
         ws.blobs.put_many([folder / e.path for e in missing])

@@ -15,7 +15,7 @@ from loopml.data.stat_cache import Stamp, StatCache
 from loopml.errors import InvalidInput
 
 Progress = Callable[[int, int], None]
-_BATCH = 2_000
+_BATCH = 5_000
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,12 @@ def stamp(info: os.stat_result) -> Stamp:
 
 def folder_manifest(
     folder: Path, blobs: BlobStore, cache: StatCache, progress: Progress | None = None
-) -> Manifest:
-    """The manifest of a folder, storing only the files whose stamp changed since last time."""
+) -> tuple[Manifest, set[str]]:
+    """The manifest of a folder, storing only the files whose stamp changed since last time.
+
+    Also returns the paths whose digest came from the cache: their blobs were stored by an
+    earlier add and may need checking if this turns out to be a new version.
+    """
     folder = folder.resolve()
     files = sorted(walk(folder), key=lambda item: item[0])
     if not files:
@@ -86,11 +90,13 @@ def folder_manifest(
     known = cache.under(folder)
     digests: dict[str, tuple[str, int]] = {}
     fresh: list[tuple[str, Path, Stamp]] = []
+    from_cache: set[str] = set()
     for rel, path, info in files:
         entry = known.get(str(folder / rel))
         current = stamp(info)
         if entry is not None and entry[0] == current:
             digests[rel] = (entry[1], info.st_size)
+            from_cache.add(rel)
         else:
             fresh.append((rel, path, current))
     done = len(digests)
@@ -109,7 +115,7 @@ def folder_manifest(
         if progress is not None:
             progress(done, len(files))
     entries = tuple(ManifestEntry(rel, *digests[rel]) for rel, _p, _i in files)
-    return Manifest(entries)
+    return Manifest(entries), from_cache
 
 
 def file_manifest(path: Path, blobs: BlobStore, cache: StatCache) -> Manifest:

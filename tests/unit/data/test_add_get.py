@@ -173,3 +173,22 @@ def test_pinned_schema_refuses_disagreeing_frame(tmp_home: Path, frame: pd.DataF
         loopml.data.add("churn", bad)
     assert stored_versions("churn") == [1]
     assert loopml.data.add("churn", frame.iloc[:100]).version == 2
+
+
+def test_new_version_restores_blobs_missing_from_the_store(tmp_home: Path, tmp_path: Path) -> None:
+    from loopml.workspace import default_workspace
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "kept.txt").write_text("kept")
+    (folder / "edited.txt").write_text("v1")
+    first = loopml.data.add("f", folder)
+    blobs = default_workspace().blobs
+    from loopml._util.hashing import hash_bytes
+
+    assert blobs.delete(hash_bytes(b"kept"))  # e.g. collected, or a different artifact store
+    (folder / "edited.txt").write_text("v2")
+    second = loopml.data.add("f", folder)
+    assert (first.version, second.version) == (1, 2)
+    out = loopml.data.get("f@2", dst=tmp_path / "out")
+    assert (out / "kept.txt").read_text() == "kept"
