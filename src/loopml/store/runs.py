@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from loopml._util.clock import now_ms
 from loopml._util.ids import new_id
+from loopml._util.process import hostname
 from loopml.entities import LifecycleStage, Run, RunData, RunInfo, RunStatus
 from loopml.entities.validation import validate_name, validate_tag_value
 from loopml.errors import Conflict, NotFound
@@ -251,8 +253,11 @@ class SqlRuns(RunRepository):
         if status is not None:
             values["status"] = status.value
             if status is RunStatus.RUNNING:
+                # Resumed: this process owns the run now, so liveness checks look at it.
                 values["end_time"] = None
                 values["heartbeat_time"] = now_ms()
+                values["host"] = hostname()
+                values["pid"] = os.getpid()
             else:
                 values["end_time"] = end_time if end_time is not None else now_ms()
         elif end_time is not None:
@@ -302,22 +307,39 @@ class SqlRuns(RunRepository):
                 )
             ).all()
         )
-        dead = [
-            row.run_id
-            for row in running
-            if (row.host == host and row.pid is not None and not is_alive(row.pid))
-            or (row.heartbeat_time or 0) < stale_before_ms
-        ]
-        if dead:
-            end = now_ms()
-            self._db.write(
-                lambda conn: conn.execute(
+
+        # Same host: the process id decides. Other hosts: only a stale heartbeat can.
+        def is_dead(row: Any) -> bool:
+            if row.host == host:
+                return row.pid is not None and not is_alive(row.pid)
+            return bool((row.heartbeat_time or 0) < stale_before_ms)
+
+        dead = [row for row in running if is_dead(row)]
+        if not dead:
+            return []
+        end = now_ms()
+
+        def work(conn: Connection) -> list[str]:
+            failed = []
+            for row in dead:
+                # Only if nothing changed since we looked (a resume takes the run over).
+                changed = conn.execute(
                     runs.update()
-                    .where(runs.c.run_id.in_(dead), runs.c.status == RunStatus.RUNNING.value)
+                    .where(
+                        runs.c.run_id == row.run_id,
+                        runs.c.status == RunStatus.RUNNING.value,
+                        runs.c.pid.is_(None) if row.pid is None else runs.c.pid == row.pid,
+                        runs.c.heartbeat_time.is_(None)
+                        if row.heartbeat_time is None
+                        else runs.c.heartbeat_time == row.heartbeat_time,
+                    )
                     .values(status=RunStatus.FAILED.value, end_time=end)
-                )
-            )
-        return dead
+                ).rowcount
+                if changed:
+                    failed.append(row.run_id)
+            return failed
+
+        return self._db.write(work)
 
     def search(self, query: RunQuery) -> list[Run]:
         return self._db.read(lambda conn: load_runs(conn, search_run_pks(conn, query)))

@@ -151,6 +151,21 @@ class StoreConformance:
         assert store.runs.fail_dead("here", lambda pid: True, stale_before_ms=1_500) == []
         assert store.runs.fail_dead("here", lambda pid: True, stale_before_ms=2_500) == [run_id]
 
+    def test_fail_dead_spares_a_live_process_with_a_stale_heartbeat(self, store: Store) -> None:
+        run_id = new_run(store, host="here", pid=7, start_time=1_000)
+        assert store.runs.fail_dead("here", lambda pid: True, stale_before_ms=10**12) == []
+        assert store.runs.get(run_id).info.status is RunStatus.RUNNING
+
+    def test_resume_takes_the_run_over(self, store: Store) -> None:
+        run_id = new_run(store, host="gone-host", pid=1, start_time=1_000)
+        store.runs.update(run_id, status=RunStatus.FAILED)
+        store.runs.update(run_id, status=RunStatus.RUNNING)
+        # The creator's pid is long gone, but this process now owns the run.
+        from loopml._util.process import hostname, pid_alive
+
+        assert store.runs.fail_dead(hostname(), pid_alive, stale_before_ms=0) == []
+        assert store.runs.get(run_id).info.status is RunStatus.RUNNING
+
     def test_purge_deleted_removes_runs_and_records(self, store: Store) -> None:
         keep = new_run(store, "keep")
         doomed = new_run(store, "doomed")

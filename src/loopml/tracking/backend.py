@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import weakref
 from functools import cached_property
 from typing import Any
 
@@ -43,13 +44,15 @@ class Backend:
 
     @cached_property
     def writer(self) -> MetricWriter:
-        return MetricWriter(
+        writer = MetricWriter(
             self.store.metrics.log_rows,
             interval=self.settings.flush_interval,
             max_points=self.settings.flush_max_points,
             heartbeat=self.store.runs.heartbeat,
             heartbeat_interval=self.settings.heartbeat_interval,
         )
+        _live_writers.add(writer)  # flushed at interpreter exit, whichever backend owns it
+        return writer
 
     def close(self) -> None:
         """Write queued metrics, then release connections."""
@@ -60,6 +63,7 @@ class Backend:
 
 _lock = threading.Lock()
 _default: Backend | None = None
+_live_writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
 
 
 def default_backend() -> Backend:
@@ -87,8 +91,8 @@ def reset_default_backend(**overrides: Any) -> None:
 
 def _close_at_exit() -> None:
     # Registered after the workspace's own handler, so it runs first: flush, then close.
-    if _default is not None and "writer" in _default.__dict__:
-        _default.writer.close()
+    for writer in list(_live_writers):
+        writer.close()
 
 
 def _forget_in_child() -> None:

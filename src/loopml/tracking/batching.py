@@ -163,14 +163,28 @@ class MetricWriter:
             batch, self._pending = self._pending, []
         if not batch:
             return
-        error: BaseException | None = None
+        errors: list[BaseException] = []
         try:
             self._sink(batch)
-        except Exception as exc:
-            logger.warning("loopml: could not write %d metric points: %s", len(batch), exc)
-            error = exc
+        except Exception:
+            errors = self._write_per_run(batch)
         with self._lock:
             self._done += len(batch)
-            if error is not None:
-                self._errors.append(error)
+            self._errors.extend(errors)
             self._written.notify_all()
+
+    def _write_per_run(self, batch: list[QueuedPoint]) -> list[BaseException]:
+        """After a failed batch, write each run's points alone so one bad run loses only its own."""
+        by_run: dict[str, list[QueuedPoint]] = {}
+        for point in batch:
+            by_run.setdefault(point[0], []).append(point)
+        errors: list[BaseException] = []
+        for run_id, points in by_run.items():
+            try:
+                self._sink(points)
+            except Exception as exc:
+                logger.warning(
+                    "loopml: dropped %d metric points of run %s: %s", len(points), run_id, exc
+                )
+                errors.append(exc)
+        return errors

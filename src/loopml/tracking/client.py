@@ -54,6 +54,19 @@ class LoopMLClient:
             )
         self._backend = backend
 
+    def close(self) -> None:
+        """Write queued metrics and release this client's own connections (not the default's)."""
+        if self._backend is not None:
+            self._backend.close()
+        else:
+            self.flush()
+
+    def __enter__(self) -> LoopMLClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     @property
     def backend(self) -> Backend:
         return self._backend if self._backend is not None else default_backend()

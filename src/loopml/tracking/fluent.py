@@ -141,10 +141,7 @@ def _resolve_experiment(name: str | None) -> str:
     if _experiment_id is not None:
         return _experiment_id
     default_name = default_backend().settings.experiment_name
-    found = _client.get_experiment_by_name(default_name)
-    if found is not None:
-        return found.experiment_id
-    return _client.create_experiment(default_name)
+    return _client.resolve_or_create_experiment(default_name).experiment_id
 
 
 def _require_run() -> str:

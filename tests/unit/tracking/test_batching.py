@@ -69,3 +69,14 @@ def test_heartbeat_reports_watched_runs() -> None:
     writer.unwatch("a")
     writer.close()
     assert beats[0] == ["a"]
+
+
+def test_one_bad_run_loses_only_its_own_points() -> None:
+    sink = Sink(fail_for="gone")
+    writer = MetricWriter(sink, interval=60, max_points=1_000)
+    writer.add_many([("good", "m", 1.0, 1, i) for i in range(5)])
+    writer.add(("gone", "m", 1.0, 1, 0))
+    with pytest.raises(LookupError, match="run gone is gone"):
+        writer.flush()
+    assert [p.step for p in sink.points] == [0, 1, 2, 3, 4]
+    writer.close()
