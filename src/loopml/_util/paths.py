@@ -86,3 +86,22 @@ def safe_local_join(root: Path, rel: str, *, field: str = "artifact_path") -> Pa
             hint="remove or replace the symlink, or copy the file into the folder",
         )
     return target
+
+
+def safe_member_join(root: Path, rel: str, *, field: str = "path") -> Path:
+    """Join a stored manifest member (a real file name, not a URL) under ``root``.
+
+    Looser than :func:`normalize_artifact_path`: names such as ``~$report.docx`` or
+    ``50%2e5.txt`` are legal files and come back as they went in; only what could escape
+    (``..``, absolute paths, NUL, a symlink leading out) is refused.
+    """
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or "\x00" in rel or any(p in ("", ".", "..") for p in parts):
+        raise InvalidInput(f"{field} {rel!r} is refused: it could escape {root}", field=field)
+    resolved_root = root.resolve()
+    target = (resolved_root / rel).resolve()
+    if target != resolved_root and resolved_root not in target.parents:
+        raise InvalidInput(
+            f"{field} {rel!r} is refused: it leads outside {resolved_root}", field=field
+        )
+    return target

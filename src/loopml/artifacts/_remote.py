@@ -82,6 +82,10 @@ def _modified(info: Mapping[str, Any]) -> float:
     return time.time()
 
 
+# Half of ``loopml gc``'s one-hour grace period: a reused blob younger than this is left alone.
+REUSE_MAX_AGE_S = 1800.0
+
+
 class RemoteBlobs:
     """The object-store half of BlobStore; digests are validated by the caller."""
 
@@ -97,7 +101,7 @@ class RemoteBlobs:
     def put_bytes(self, data: bytes) -> BlobRef:
         """Upload bytes already in memory in one atomic PUT, unless already stored."""
         ref = BlobRef(hash_bytes(data), len(data))
-        if not self.exists(ref.digest):
+        if not self._stored_recently(ref.digest):
             self.fs.pipe_file(self.path(ref.digest), data)
         return ref
 
@@ -105,7 +109,7 @@ class RemoteBlobs:
     def put_file(self, path: str | os.PathLike[str]) -> BlobRef:
         """Hash the file, skip it if stored, else upload it while checking it did not change."""
         ref = BlobRef(hash_file(path), os.stat(path).st_size)
-        if not self.exists(ref.digest):
+        if not self._stored_recently(ref.digest):
             with open(path, "rb") as source:
                 self._upload(read_chunks(source), ref)
         return ref
@@ -119,7 +123,7 @@ class RemoteBlobs:
                 hasher.update(chunk)
                 spool.write(chunk)
             ref = BlobRef(hasher.hexdigest(), hasher.size)
-            if not self.exists(ref.digest):
+            if not self._stored_recently(ref.digest):
                 spool.seek(0)
                 self._upload(read_chunks(spool), ref)
         return ref
@@ -154,6 +158,23 @@ class RemoteBlobs:
         self.fs.invalidate_cache(path)
         source: RawSource = self.fs.open(path, "rb")
         return source
+
+    def _stored_recently(self, digest: str) -> bool:
+        """True when the blob is stored and young enough that ``gc`` will spare it.
+
+        Object stores cannot touch an object's age cheaply, so an old blob being reused is
+        uploaded again (a PUT renews it): otherwise ``gc`` could delete it between this upload
+        and the run recording it.
+        """
+        path = self.path(digest)
+        self.fs.invalidate_cache(path)
+        try:
+            info: Mapping[str, Any] = self.fs.info(path)
+        except FileNotFoundError:
+            return False
+        if info.get("type", "file") != "file":
+            return False
+        return time.time() - _modified(info) < REUSE_MAX_AGE_S
 
     @_guarded("look up a blob")
     def exists(self, digest: str) -> bool:

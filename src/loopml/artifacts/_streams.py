@@ -12,7 +12,7 @@ from loopml.errors import IntegrityError, InvalidInput, NotFound
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-FSCK_HINT = "run `loopml fsck` to list damaged blobs, then log the artifact again"
+FSCK_HINT = "run `loopml fsck --repair` to set damaged blobs aside, then log the artifact again"
 
 
 class RawSource(Protocol):

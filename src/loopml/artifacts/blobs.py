@@ -150,6 +150,17 @@ class BlobStore:
         """Remove a blob (for ``loopml gc``); False when it was already gone."""
         return self._backend.delete(_check(digest))
 
+    def quarantine(self, digest: str) -> bool:
+        """Move a damaged blob aside (``quarantine/``), so storing the content again repairs it."""
+        checked = _check(digest)
+        if not self._backend.exists(checked):
+            return False
+        source = self._backend.path(checked)
+        target = f"{self.root.rstrip('/')}/quarantine/{checked}"
+        self.fs.makedirs(f"{self.root.rstrip('/')}/quarantine", exist_ok=True)
+        self.fs.mv(str(source), target)
+        return True
+
     def iter_blobs(self) -> Iterator[BlobInfo]:
         """Every stored blob with its size and age, for ``loopml gc`` and ``loopml fsck``."""
         return self._backend.iter_blobs()

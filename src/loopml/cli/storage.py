@@ -14,7 +14,12 @@ def register(app: typer.Typer) -> None:
     app.command("gc")(gc)
 
 
-def fsck(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def fsck(
+    repair: bool = typer.Option(
+        False, "--repair", help="Move damaged blobs aside so logging them again repairs them."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """Re-hash every blob and name the ones whose bytes do not match their digest."""
     from loopml.tracking import maintenance
     from loopml.tracking.backend import default_backend
@@ -23,7 +28,9 @@ def fsck(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
     with Progress(console=console, transient=True, disable=as_json) as bar:
         task = bar.add_task("Verifying blobs", total=None)
         report = maintenance.fsck(
-            backend, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            backend,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            repair=repair,
         )
     if as_json:
         print_json(

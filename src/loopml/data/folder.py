@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loopml._util.hashing import hash_bytes
-from loopml._util.paths import safe_local_join
+from loopml._util.paths import safe_member_join
 from loopml.artifacts import BlobStore
 from loopml.data.stat_cache import Stamp, StatCache
 from loopml.errors import InvalidInput
@@ -62,7 +62,7 @@ def walk(folder: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
                 path = Path(entry.path)
                 rel = path.relative_to(folder).as_posix()
                 if entry.is_symlink():
-                    target = safe_local_join(root, rel, field="source")
+                    target = safe_member_join(root, rel, field="source")
                     if target.is_file():
                         yield rel, target, target.stat()
                 elif entry.is_dir(follow_symlinks=False):

@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from loopml._util.paths import safe_local_join
+from loopml._util.paths import safe_member_join
 from loopml.data.folder import Manifest
 from loopml.data.tables import read_parquet
 from loopml.data.versions import DatasetVersion
@@ -106,7 +106,7 @@ def materialize(
     root.mkdir(parents=True, exist_ok=True)
     resolved = root.resolve()
     for entry in manifest.entries:
-        target = safe_local_join(resolved, entry.path, field="dst")
+        target = safe_member_join(resolved, entry.path, field="dst")
         target.parent.mkdir(parents=True, exist_ok=True)
         workspace.blobs.get_file(
             entry.digest, target, context=f"data {version.ref} file {entry.path}"

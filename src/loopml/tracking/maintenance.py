@@ -40,14 +40,20 @@ class GcReport:
     dry_run: bool
 
 
-def fsck(backend: Backend, progress: Progress | None = None) -> FsckReport:
-    """Re-hash every blob, and look for referenced blobs that are gone."""
+def fsck(backend: Backend, progress: Progress | None = None, repair: bool = False) -> FsckReport:
+    """Re-hash every blob, and look for referenced blobs that are gone.
+
+    With ``repair``, damaged blobs are moved to ``quarantine/``: logging or adding the same
+    content again then stores a good copy (deduplication would otherwise keep the bad one).
+    """
     blobs = backend.blobs
     infos = list(blobs.iter_blobs())
     problems = []
     for number, info in enumerate(infos, 1):
         if not blobs.verify(info.digest):
             problems.append(FsckProblem(info.digest, backend.store.locate(info.digest)))
+            if repair:
+                blobs.quarantine(info.digest)
         if progress is not None:
             progress(number, len(infos))
     present = {info.digest for info in infos}

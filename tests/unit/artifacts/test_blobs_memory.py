@@ -3,6 +3,7 @@
 import functools
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import fsspec
 import pytest
@@ -27,3 +28,19 @@ def corrupt(blob_store: BlobStore) -> Corrupt:
 
 class TestMemoryBlobStore(BlobStoreConformance, BulkPutConformance):
     """The shared suite on memory://."""
+
+
+def test_reused_old_blob_is_uploaded_again(
+    blob_store: BlobStore, corrupt: Corrupt, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loopml.artifacts import _remote
+
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"y" * 1000)
+    ref = blob_store.put_file(source)
+    corrupt(ref.digest)
+    # Older than the reuse window: the object store cannot touch its age, so it is re-PUT —
+    # which renews it for gc (and, here, visibly repairs the corrupted copy).
+    monkeypatch.setattr(_remote, "REUSE_MAX_AGE_S", -1.0)
+    assert blob_store.put_file(source) == ref
+    assert blob_store.verify(ref.digest)

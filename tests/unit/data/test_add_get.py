@@ -192,3 +192,27 @@ def test_new_version_restores_blobs_missing_from_the_store(tmp_home: Path, tmp_p
     assert (first.version, second.version) == (1, 2)
     out = loopml.data.get("f@2", dst=tmp_path / "out")
     assert (out / "kept.txt").read_text() == "kept"
+
+
+def test_odd_but_legal_file_names_roundtrip(tmp_home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    names = ["~$report.docx", "50%2e5.txt", "back\\slash.txt", "space name.txt"]
+    for name in names:
+        (folder / name).write_text(name)
+    loopml.data.add("odd", folder)
+    out = loopml.data.get("odd@1", dst=tmp_path / "out")
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert (out / "50%2e5.txt").read_text() == "50%2e5.txt"
+
+
+def test_folder_symlink_pointing_outside_is_refused(tmp_home: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("ok")
+    (folder / "leak.txt").symlink_to(secret)
+    with pytest.raises(InvalidInput, match="leads outside"):
+        loopml.data.add("f", folder)
+    assert stored_versions("f") == []

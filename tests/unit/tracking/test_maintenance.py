@@ -36,6 +36,24 @@ def test_gc_keeps_data_and_artifacts_and_drops_orphans(tmp_home: Path, tmp_path:
     assert maintenance.fsck(backend).ok
 
 
+def test_fsck_repair_lets_a_new_log_fix_a_corrupt_blob(tmp_home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "w.bin"
+    source.write_bytes(b"weights" * 100)
+    with loopml.start_run() as run:
+        loopml.log_artifact(source)
+    backend = default_backend()
+    digest = loopml.LoopMLClient().list_artifacts(run.run_id)[0].digest
+    assert digest is not None
+    Path(backend.blobs.blob_path(digest)).write_bytes(b"bit rot")
+    report = maintenance.fsck(backend, repair=True)
+    assert [p.digest for p in report.problems] == [digest]
+    with loopml.start_run():
+        loopml.log_artifact(source)  # stores a good copy again
+    out = loopml.download_artifacts(run.run_id, "w.bin", tmp_path / "dl")
+    assert out.read_bytes() == b"weights" * 100
+    assert maintenance.fsck(backend).ok
+
+
 def test_fsck_finds_missing_data_blob(tmp_home: Path) -> None:
     version = loopml.data.add("d", pd.DataFrame({"a": [1]}))
     backend = default_backend()
