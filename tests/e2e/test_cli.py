@@ -158,3 +158,17 @@ def test_bad_setting_is_one_line(project: Path) -> None:
 def test_debug_shows_traceback(project: Path) -> None:
     result = loopml(project, "--debug", "runs", "show", "nope")
     assert result.returncode == 3 and "Traceback" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["runs", "show"], "Missing argument"),
+        (["runs", "list", "--bogus"], "No such option: --bogus"),
+        (["init", "/nonexistent-folder"], "is not a folder"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(tmp_path: Path, args: list[str], match: str) -> None:
+    result = loopml(tmp_path, *args)
+    assert result.returncode == 2
+    assert_one_line_error(result, match)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-import click
 import typer
 
 from loopml.cli import data, db, experiments, home, runs, storage
@@ -34,18 +34,26 @@ app.add_typer(runs.app, name="runs", help="List, inspect, compare and delete run
 app.add_typer(data.app, name="data", help="Version datasets with statistics; diff and validate.")
 
 
+# Typer may ship its own copy of click: take the usage-error base class from Typer itself.
+_CLICK_ERROR: type[Any] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+
+
 def main() -> None:
     """Entry point: run the CLI and turn every error into one line and an exit code."""
     debug = "--debug" in sys.argv[1:]
     try:
         # Without standalone mode click returns the code of typer.Exit instead of exiting.
         code = app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
+    except _CLICK_ERROR as exc:
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         sys.exit(130)
     except KeyboardInterrupt:

@@ -30,6 +30,8 @@ def _read_table(path: Path) -> Any:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
+    if not path.is_file():
+        raise InvalidInput(f"no such file: {path}", field="source", value=str(path))
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".pq"}:
         return pq.read_table(path)

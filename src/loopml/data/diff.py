@@ -115,10 +115,15 @@ def _row_changes(
             raise InvalidInput(
                 f"key column {key!r} is not in {version.ref}", field="key", value=key
             )
-    old = pc.unique(read_table(left, [key], workspace=ws).column(key).combine_chunks())
-    new = pc.unique(read_table(right, [key], workspace=ws).column(key).combine_chunks())
+    # Compared as text, so a key whose type changed between versions (int -> string) still matches.
+    old = pc.unique(_key_text(read_table(left, [key], workspace=ws).column(key)))
+    new = pc.unique(_key_text(read_table(right, [key], workspace=ws).column(key)))
     kept = pc.sum(pc.cast(pc.is_in(new, value_set=old), pa.int64())).as_py() or 0
     return {"added": len(new) - kept, "removed": len(old) - kept, "kept": kept}
+
+
+def _key_text(column: pa.ChunkedArray) -> pa.Array:
+    return pc.cast(column.combine_chunks(), pa.large_string())
 
 
 def _diff_files(left: DatasetVersion, right: DatasetVersion, ws: Workspace) -> DiffResult:

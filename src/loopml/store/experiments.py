@@ -123,9 +123,13 @@ class SqlExperiments(ExperimentRepository):
         return self.get(experiment_id)
 
     def set_lifecycle(self, experiment_id: str, deleted: bool) -> Experiment:
-        self.get(experiment_id)
+        current = self.get(experiment_id)
         stage = LifecycleStage.DELETED if deleted else LifecycleStage.ACTIVE
+        if current.lifecycle_stage is stage:
+            return current
         now = now_ms()
+        active, gone = LifecycleStage.ACTIVE.value, LifecycleStage.DELETED.value
+        in_experiment = runs.c.experiment_id == experiment_id
 
         def work(conn: Connection) -> None:
             conn.execute(
@@ -133,11 +137,24 @@ class SqlExperiments(ExperimentRepository):
                 .where(_T.c.experiment_id == experiment_id)
                 .values(lifecycle_stage=stage.value, last_update_time=now)
             )
-            conn.execute(
-                runs.update()
-                .where(runs.c.experiment_id == experiment_id)
-                .values(lifecycle_stage=stage.value, deleted_time=now if deleted else None)
-            )
+            if deleted:
+                # Stamp the runs this delete hides with its time, so a restore brings back
+                # exactly them and not runs that were deleted on their own before.
+                conn.execute(
+                    runs.update()
+                    .where(in_experiment, runs.c.lifecycle_stage == active)
+                    .values(lifecycle_stage=gone, deleted_time=now)
+                )
+            else:
+                conn.execute(
+                    runs.update()
+                    .where(
+                        in_experiment,
+                        runs.c.lifecycle_stage == gone,
+                        runs.c.deleted_time == current.last_update_time,
+                    )
+                    .values(lifecycle_stage=active, deleted_time=None)
+                )
 
         self._db.write(work)
         return self.get(experiment_id)

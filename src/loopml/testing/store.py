@@ -82,6 +82,17 @@ class StoreConformance:
         store.experiments.set_lifecycle(experiment.experiment_id, deleted=False)
         assert store.runs.get(run_id).info.lifecycle_stage is LifecycleStage.ACTIVE
 
+    def test_restore_experiment_keeps_runs_deleted_on_their_own(self, store: Store) -> None:
+        junk = new_run(store, "junk", experiment="e")
+        keep = new_run(store, "keep", experiment="e")
+        store.runs.set_lifecycle(junk, deleted=True)
+        experiment = store.experiments.get_by_name("e")
+        assert experiment is not None
+        store.experiments.set_lifecycle(experiment.experiment_id, deleted=True)
+        store.experiments.set_lifecycle(experiment.experiment_id, deleted=False)
+        assert store.runs.get(keep).info.lifecycle_stage is LifecycleStage.ACTIVE
+        assert store.runs.get(junk).info.lifecycle_stage is LifecycleStage.DELETED
+
     def test_list_experiments_in_creation_order(self, store: Store) -> None:
         for name in ("z", "a", "m"):
             store.experiments.create(name)

@@ -91,6 +91,13 @@ def test_diff_folders_lists_files(tmp_home: Path, tmp_path: Path) -> None:
     assert files == {"added": ["c"], "removed": ["b"], "modified": ["a"]}
 
 
+def test_diff_key_whose_type_changed(tmp_home: Path) -> None:
+    loopml.data.add("d", make(10))
+    loopml.data.add("d", make(10, ids=5).assign(id=lambda f: f["id"].astype(str)))
+    rows = loopml.data.diff("d@1", "d@2", key="id").rows
+    assert (rows["added"], rows["removed"], rows["kept"]) == (5, 5, 5)
+
+
 def test_diff_with_unknown_key_is_refused(tmp_home: Path) -> None:
     loopml.data.add("d", make(10))
     loopml.data.add("d", make(11))
