@@ -3,13 +3,11 @@
 import functools
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from loopml._util.hashing import hash_bytes
 from loopml.artifacts import BlobStore
@@ -23,27 +21,14 @@ BUCKET = "loopml-artifacts"
 
 
 @pytest.fixture(scope="module")
-def s3_options() -> Iterator[dict[str, Any]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    client.close()
-    yield {
-        "endpoint_url": endpoint,
+def s3_options(moto_endpoint: str, make_bucket: Callable[[str], None]) -> dict[str, Any]:
+    make_bucket(BUCKET)
+    return {
+        "endpoint_url": moto_endpoint,
         "key": "testing",
         "secret": "testing",
         "client_kwargs": {"region_name": "us-east-1"},
     }
-    server.stop()
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import boto3
 import pandas as pd
 import pytest
-from moto.server import ThreadedMotoServer
 
 import loopml
 from loopml.tracking import maintenance
@@ -20,27 +18,15 @@ pytestmark = pytest.mark.s3
 BUCKET = "loopml-data"
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    client.close()
-    yield url
-    server.stop()
-
-
 @pytest.fixture
-def s3_home(tmp_home: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def s3_home(
+    tmp_home: Path,
+    moto_endpoint: str,
+    make_bucket: Callable[[str], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    make_bucket(BUCKET)
+    endpoint = moto_endpoint
     # Credentials and endpoint reach s3fs the way users give them: AWS's own variables.
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

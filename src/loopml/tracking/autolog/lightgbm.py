@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,15 +19,14 @@ from lightgbm.sklearn import LGBMModel
 from loopml.tracking import fluent
 from loopml.tracking.autolog import (
     Patches,
-    autolog_run,
     current_run_id,
     log_model_folder,
     metric_key,
     param_text,
-    reserving,
     safely,
     settings,
 )
+from loopml.tracking.autolog._boosting import enable_library, own_fits, train_wrapper
 from loopml.tracking.client import LoopMLClient
 
 __all__ = ["LoopMLCallback", "loopml_callback"]
@@ -65,44 +62,13 @@ def loopml_callback(run_id: str | None = None) -> LoopMLCallback:
 
 def enable() -> None:
     """Wrap ``train`` where it is held, and the sklearn-style ``fit`` (a second call: no change)."""
-    if _patches:
-        return
-    for holder in _HOLDERS:
-        _patches.replace(holder, "train", _wrap)
-    for cls in _own_fits():
-        _patches.replace(cls, "fit", reserving("lightgbm"))
+    wrap = train_wrapper("lightgbm", LoopMLCallback, _log_params, _log_results)
+    enable_library(_patches, "lightgbm", _HOLDERS, own_fits(lightgbm.sklearn, LGBMModel), wrap)
 
 
 def disable() -> None:
     """Put every original back."""
     _patches.restore()
-
-
-def _own_fits() -> list[type]:
-    """``LGBMModel`` and its subclasses that define ``fit`` themselves."""
-    found = vars(lightgbm.sklearn).values()
-    classes = [c for c in found if isinstance(c, type) and issubclass(c, LGBMModel)]
-    return [c for c in classes if "fit" in vars(c)]
-
-
-def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
-    signature = inspect.signature(original)
-
-    @functools.wraps(original)
-    def train(*args: Any, **kwargs: Any) -> Any:
-        with autolog_run("lightgbm") as run_id:
-            if run_id is None:
-                return original(*args, **kwargs)
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            given = bound.arguments
-            safely("log params", _log_params, given["params"], given["num_boost_round"])
-            given["callbacks"] = [*(given["callbacks"] or ()), LoopMLCallback(run_id)]
-            booster = original(*bound.args, **bound.kwargs)
-            _log_results(booster)
-            return booster
-
-    return train
 
 
 def _log_params(params: dict[str, Any], num_boost_round: int) -> None:

@@ -7,8 +7,7 @@
 from __future__ import annotations
 
 import functools
-import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,15 +21,14 @@ from xgboost.sklearn import XGBModel
 from loopml.tracking import fluent
 from loopml.tracking.autolog import (
     Patches,
-    autolog_run,
     current_run_id,
     log_model_folder,
     metric_key,
     param_text,
-    reserving,
     safely,
     settings,
 )
+from loopml.tracking.autolog._boosting import enable_library, own_fits, train_wrapper
 from loopml.tracking.client import LoopMLClient
 
 __all__ = ["LoopMLCallback"]
@@ -68,44 +66,13 @@ def _latest(values: list[float] | list[tuple[float, float]]) -> float:
 
 def enable() -> None:
     """Wrap ``train`` where it is held, and the sklearn-style ``fit`` (a second call: no change)."""
-    if _patches:
-        return
-    for holder in _HOLDERS:
-        _patches.replace(holder, "train", _wrap)
-    for cls in _own_fits():
-        _patches.replace(cls, "fit", reserving("xgboost"))
+    wrap = train_wrapper("xgboost", LoopMLCallback, _log_params, _log_results)
+    enable_library(_patches, "xgboost", _HOLDERS, own_fits(xgboost.sklearn, XGBModel), wrap)
 
 
 def disable() -> None:
     """Put every original back."""
     _patches.restore()
-
-
-def _own_fits() -> list[type]:
-    """``XGBModel`` and its subclasses that define ``fit`` themselves."""
-    found = vars(xgboost.sklearn).values()
-    classes = [c for c in found if isinstance(c, type) and issubclass(c, XGBModel)]
-    return [c for c in classes if "fit" in vars(c)]
-
-
-def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
-    signature = inspect.signature(original)
-
-    @functools.wraps(original)
-    def train(*args: Any, **kwargs: Any) -> Any:
-        with autolog_run("xgboost") as run_id:
-            if run_id is None:
-                return original(*args, **kwargs)
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            given = bound.arguments
-            safely("log params", _log_params, given["params"], given["num_boost_round"])
-            given["callbacks"] = [*(given["callbacks"] or ()), LoopMLCallback(run_id)]
-            booster = original(*bound.args, **bound.kwargs)
-            _log_results(booster)
-            return booster
-
-    return train
 
 
 def _log_params(params: Mapping[str, Any] | Iterable[tuple[str, Any]], rounds: int) -> None:
