@@ -57,4 +57,5 @@ def test_table_and_folder_versions_on_s3(s3_home: str, tmp_path: Path) -> None:
         loopml.download_artifacts(run.run_id, "notes.txt", tmp_path / "dl").read_text() == "on s3"
     )
     report = maintenance.fsck(default_backend())
-    assert report.ok and report.checked >= 5
+    assert report.ok
+    assert report.checked >= 4  # table, manifest, pack of small files, the run's text

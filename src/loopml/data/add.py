@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from loopml.data.folder import Manifest, Progress, file_manifest, folder_manifest
+from loopml.data.folder import Progress, file_manifest, folder_manifest
 from loopml.data.schema import Schema, infer_schema, summarize, validate_table
 from loopml.data.sources import PathSource, TableSource, classify
 from loopml.data.stat_cache import StatCache
@@ -107,25 +107,22 @@ def _path_version(
     cache = StatCache(ws.settings.home / "cache" / "stat-index.db")
     try:
         if source.is_folder:
-            manifest, from_cache = folder_manifest(source.path, ws.blobs, cache, progress)
+            manifest = folder_manifest(source.path, ws.blobs, cache, progress)
             kind = DataKind.FOLDER
         else:
             manifest = file_manifest(source.path, ws.blobs, cache)
             kind = DataKind.FILE
-            from_cache = set()
     finally:
         cache.close()
     existing = _existing(ws, name, manifest.digest)
     if existing is not None:
         return existing  # unchanged content: a stat per file and nothing else
-    if from_cache:
-        _restore_missing(ws, manifest, source.path, from_cache)
     manifest_ref = ws.blobs.put_bytes(manifest.to_bytes())
     return NewVersion(
-        digest=manifest_ref.digest,
+        digest=manifest.digest,
         kind=kind,
         blob_digest=manifest_ref.digest,
-        blobs=[e.digest for e in manifest.entries],
+        blobs=sorted(manifest.blobs),
         size_bytes=manifest.size,
         num_files=len(manifest.entries),
         description=description,
@@ -140,12 +137,3 @@ def _existing(ws: Workspace, name: str, digest: str) -> DatasetVersionRecord | N
         return None
     same = next((v for v in versions if v.digest == digest), None)
     return ws.store.datasets.version(DataRef(name, version=same.version)) if same else None
-
-
-def _restore_missing(ws: Workspace, manifest: Manifest, folder: Path, from_cache: set[str]) -> None:
-    """Files known from the stat cache whose blob is gone (another store, gc) are stored again."""
-    missing = [
-        e for e in manifest.entries if e.path in from_cache and not ws.blobs.exists(e.digest)
-    ]
-    if missing:
-        ws.blobs.put_many([folder / e.path for e in missing])

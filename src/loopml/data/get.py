@@ -11,11 +11,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from loopml._util.hashing import hash_bytes
 from loopml._util.paths import safe_member_join
-from loopml.data.folder import Manifest
+from loopml.data.folder import Manifest, ManifestEntry
 from loopml.data.tables import read_parquet
 from loopml.data.versions import DatasetVersion
 from loopml.entities import DataKind, parse_ref
+from loopml.errors import IntegrityError
 from loopml.workspace import Workspace, default_workspace
 
 
@@ -98,19 +100,44 @@ def manifest_of(version: DatasetVersion, workspace: Workspace) -> Manifest:
 def materialize(
     version: DatasetVersion, dst: str | os.PathLike[str] | None, *, workspace: Workspace
 ) -> Path:
-    """Copy a file or folder version to ``dst`` (a new temp folder by default); return its path."""
+    """Copy a file or folder version to ``dst`` (a new temp folder by default); return its path.
+
+    Every file is checked against its own digest, whether it was stored alone or in a pack.
+    """
     manifest = manifest_of(version, workspace)
     root = (
         Path(dst) if dst is not None else Path(tempfile.mkdtemp(prefix=f"loopml-{version.name}-"))
     )
     root.mkdir(parents=True, exist_ok=True)
     resolved = root.resolve()
+    packed: dict[str, builtins.list[ManifestEntry]] = {}
     for entry in manifest.entries:
         target = safe_member_join(resolved, entry.path, field="dst")
         target.parent.mkdir(parents=True, exist_ok=True)
-        workspace.blobs.get_file(
-            entry.digest, target, context=f"data {version.ref} file {entry.path}"
-        )
+        if entry.pack is None:
+            context = f"data {version.ref} file {entry.path}"
+            workspace.blobs.get_file(entry.digest, target, context=context)
+        else:
+            packed.setdefault(entry.pack, []).append(entry)
+    for pack, entries in packed.items():
+        data = workspace.blobs.read_bytes(pack, context=f"data {version.ref} pack")
+        for entry in entries:
+            _write_member(resolved, entry, data, version.ref)
     if version.kind is DataKind.FILE:
         return resolved / manifest.entries[0].path
     return resolved
+
+
+def _write_member(root: Path, entry: ManifestEntry, pack: bytes, ref: str) -> None:
+    start = entry.offset or 0
+    content = pack[start : start + entry.size]
+    if len(content) != entry.size or hash_bytes(content) != entry.digest:
+        raise IntegrityError(
+            f"file {entry.path} of {ref} does not match its digest {entry.digest[:16]}…",
+            field="digest",
+            hint="run `loopml fsck` to find damaged blobs",
+        )
+    target = safe_member_join(root, entry.path, field="dst")
+    partial = target.with_name(f".{target.name}.loopml-part")
+    partial.write_bytes(content)
+    partial.replace(target)

@@ -106,6 +106,7 @@ def test_readd_unchanged_folder_does_not_rehash(
         raise AssertionError("an unchanged file was hashed again")
 
     monkeypatch.setattr(BlobStore, "put_many", refuse)
+    monkeypatch.setattr(BlobStore, "put_bytes", refuse)
     assert loopml.data.add("many", folder).version == first.version
     monkeypatch.undo()
     (folder / "7.txt").write_text("changed")
@@ -183,10 +184,11 @@ def test_new_version_restores_blobs_missing_from_the_store(tmp_home: Path, tmp_p
     (folder / "kept.txt").write_text("kept")
     (folder / "edited.txt").write_text("v1")
     first = loopml.data.add("f", folder)
-    blobs = default_workspace().blobs
-    from loopml._util.hashing import hash_bytes
+    from loopml.data.get import manifest_of
 
-    assert blobs.delete(hash_bytes(b"kept"))  # e.g. collected, or a different artifact store
+    ws = default_workspace()
+    for digest in manifest_of(first, ws).blobs:  # e.g. collected, or another artifact store
+        assert ws.blobs.delete(digest)
     (folder / "edited.txt").write_text("v2")
     second = loopml.data.add("f", folder)
     assert (first.version, second.version) == (1, 2)
@@ -216,3 +218,58 @@ def test_folder_symlink_pointing_outside_is_refused(tmp_home: Path, tmp_path: Pa
     with pytest.raises(InvalidInput, match="leads outside"):
         loopml.data.add("f", folder)
     assert stored_versions("f") == []
+
+
+def test_small_files_are_packed_and_large_ones_stored_alone(tmp_home: Path, tmp_path: Path) -> None:
+    from loopml.data.folder import PACK_FILE_MAX
+    from loopml.data.get import manifest_of
+    from loopml.workspace import default_workspace
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for i in range(50):
+        (folder / f"small{i}.txt").write_text(f"small {i}")
+    big = os.urandom(PACK_FILE_MAX + 1)
+    (folder / "big.bin").write_bytes(big)
+    version = loopml.data.add("mixed", folder)
+    manifest = manifest_of(version, default_workspace())
+    packs = {e.pack for e in manifest.entries if e.path.startswith("small")}
+    assert len(packs) == 1 and None not in packs
+    assert next(e for e in manifest.entries if e.path == "big.bin").pack is None
+    out = loopml.data.get("mixed@1", dst=tmp_path / "out")
+    assert (out / "small7.txt").read_text() == "small 7"
+    assert (out / "big.bin").read_bytes() == big
+
+
+def test_same_content_is_one_version_however_it_was_packed(tmp_home: Path, tmp_path: Path) -> None:
+    from loopml.workspace import default_workspace
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for i in range(10):
+        (folder / f"{i}.txt").write_text(str(i))
+    first = loopml.data.add("f", folder)
+    (folder / "3.txt").write_text("changed")
+    loopml.data.add("f", folder)
+    (folder / "3.txt").write_text("3")  # back to the first content, packed differently now
+    assert loopml.data.add("f", folder).version == first.version
+    # and from a cold cache too
+    (default_workspace().settings.home / "cache" / "stat-index.db").unlink()
+    assert loopml.data.add("f", folder).version == first.version
+
+
+def test_corrupt_pack_is_caught_on_get(tmp_home: Path, tmp_path: Path) -> None:
+    from loopml.data.get import manifest_of
+    from loopml.errors import IntegrityError
+    from loopml.workspace import default_workspace
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "a.txt").write_text("alpha")
+    version = loopml.data.add("f", folder)
+    ws = default_workspace()
+    (pack,) = manifest_of(version, ws).blobs
+    Path(ws.blobs.blob_path(pack)).write_bytes(b"beta!")
+    with pytest.raises(IntegrityError, match=r"data f@1 pack\) is corrupted"):
+        loopml.data.get("f@1", dst=tmp_path / "out")
+    assert not (tmp_path / "out" / "a.txt").exists()
