@@ -37,6 +37,29 @@ def _fsync_path(path: Path, flags: int) -> None:
         os.close(fd)
 
 
+def _kernel_copy(path: str | os.PathLike[str], out_fd: int) -> None:
+    """Copy a file into an open descriptor inside the kernel (``copy_file_range``).
+
+    Writing into the staging file already open avoids ``copyfile``'s reopen-and-truncate,
+    which makes ext4 flush on close.
+    """
+    with open(path, "rb") as source:
+        in_fd = source.fileno()
+        remaining = os.fstat(in_fd).st_size
+        try:
+            while remaining > 0:
+                copied = os.copy_file_range(in_fd, out_fd, min(remaining, 1 << 30))
+                if copied == 0:
+                    break
+                remaining -= copied
+        except OSError:  # another filesystem or an old kernel: copy in user space
+            os.lseek(out_fd, 0, os.SEEK_SET)
+            os.ftruncate(out_fd, 0)
+            source.seek(0)
+            with open(out_fd, "wb", closefd=False) as out:
+                shutil.copyfileobj(source, out, 8 * 2**20)
+
+
 class LocalBlobs:
     """The local half of BlobStore; digests are validated by the caller."""
 
@@ -59,17 +82,19 @@ class LocalBlobs:
             with open(path, "rb") as source:
                 return self.put_chunks(read_chunks(source))
         with self._staging() as (tmp, fd):
-            os.close(fd)
-            shutil.copyfile(path, tmp)
-            # Flush the copy to disk while hashing it (both read the page cache; neither waits
-            # for the other). Hash what was written, not the source, so a file edited meanwhile
-            # cannot leave a blob whose bytes differ from its name.
-            syncing = threading.Thread(target=_fsync_path, args=(tmp, os.O_RDWR), daemon=True)
-            syncing.start()
             try:
-                ref = BlobRef(hash_file(tmp), tmp.stat().st_size)
+                _kernel_copy(path, fd)
+                # Flush the copy to disk while hashing it (both read the page cache; neither
+                # waits for the other). Hash what was written, not the source, so a file edited
+                # meanwhile cannot leave a blob whose bytes differ from its name.
+                syncing = threading.Thread(target=os.fsync, args=(fd,), daemon=True)
+                syncing.start()
+                try:
+                    ref = BlobRef(hash_file(tmp), tmp.stat().st_size)
+                finally:
+                    syncing.join()
             finally:
-                syncing.join()
+                os.close(fd)
             self._publish(tmp, ref)
             return ref
 
