@@ -9,6 +9,10 @@ every caller gets the same error, with a caret under the offending token::
 Keys with spaces or operator characters are written in backticks or double quotes:
 ``metrics.`val loss` < 0.3``. Values are numbers for metrics and the time attributes, quoted
 strings for everything else (MLflow stores params as strings, so ``params.lr = '0.01'``).
+
+Over 600 lines on purpose: the tokenizer, the parser, the renderer (used by the round-trip
+property test) and the caret error formatting share one token model; split them when a second
+grammar (model or monitor filters) needs the tokenizer.
 """
 
 from __future__ import annotations
