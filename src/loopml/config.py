@@ -174,8 +174,3 @@ def find_home(start: Path) -> Path | None:
         if candidate.is_dir():
             return candidate
     return None
-
-
-def environ_get(name: str) -> str | None:
-    """Read one variable that is not a setting (for example a test's database URL)."""
-    return os.environ.get(name)
