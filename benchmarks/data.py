@@ -40,6 +40,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _common import clean_env, float_column, last_json  # noqa: E402
 from _dvc_peer import Dvc, find_dvc  # noqa: E402
 
 CHILD_TIMEOUT_S = 3600
@@ -229,17 +230,7 @@ def make_frame(rows: int, cols: int, string_cols: int, categories: int) -> Any:
     rng = np.random.default_rng(SEED)
     data: dict[str, Any] = {}
     for i in range(cols - string_cols):
-        kind = i % 4
-        if kind == 0:
-            col = rng.normal(size=rows)
-        elif kind == 1:
-            col = rng.normal(size=rows)
-            col[rng.random(rows) < 0.05] = np.nan
-        elif kind == 2:
-            col = rng.integers(0, 100, rows).astype(np.float64)
-        else:
-            col = rng.standard_cauchy(rows)
-        data[f"f{i}"] = col
+        data[f"f{i}"] = float_column(rng, rows, i)
     labels = np.array([f"category-{j:02d}-" + "x" * (j % 13) for j in range(categories)])
     weights = 1.0 / np.arange(1, categories + 1)
     for j in range(string_cols):
@@ -402,20 +393,6 @@ WORKERS: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 # Child processes -------------------------------------------------------------------------------
-def _clean_env(home: Path | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOPML_", "DVC_"))}
-    if home is not None:
-        env["LOOPML_HOME"] = str(home)
-        env["LOOPML_CAPTURE_GIT"] = "false"
-    return env
-
-
-def _last_json(stdout: str) -> dict[str, Any]:
-    for line in reversed(stdout.strip().splitlines()):
-        if line.startswith("{"):
-            parsed: dict[str, Any] = json.loads(line)
-            return parsed
-    raise ValueError("no JSON line in the output")
 
 
 def _run(command: Sequence[str], home: Path) -> subprocess.CompletedProcess[str]:
@@ -423,7 +400,7 @@ def _run(command: Sequence[str], home: Path) -> subprocess.CompletedProcess[str]
     done = subprocess.run(
         list(command),
         cwd=home.parent,
-        env=_clean_env(home),
+        env=clean_env(home, ("DVC_",)),
         capture_output=True,
         text=True,
         timeout=CHILD_TIMEOUT_S,
@@ -439,7 +416,7 @@ def loopml_worker(home: Path, worker: str, **kwargs: Any) -> dict[str, Any]:
     """Run ``worker`` in a child process whose ``LOOPML_HOME`` is ``home``."""
     script = str(Path(__file__).resolve())
     done = _run([sys.executable, script, "--worker", worker, json.dumps(kwargs)], home)
-    return _last_json(done.stdout)
+    return last_json(done.stdout)
 
 
 def _loopml_cli() -> str | None:
@@ -450,7 +427,7 @@ def _loopml_cli() -> str | None:
 def _warm_loopml_code() -> None:
     subprocess.run(
         [sys.executable, "-c", "import loopml.data, loopml.cli.app"],
-        env=_clean_env(),
+        env=clean_env(drop=("DVC_",)),
         check=True,
         capture_output=True,
         timeout=300,

@@ -14,14 +14,19 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from loopml.stats import profile_numeric
 from loopml.stats.sketches import Distinct, Quantiles
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import float_column
 
 TARGET_S = 3.0
 TARGET_MEMORY_RATIO = 2.0
@@ -29,20 +34,7 @@ TARGET_MEMORY_RATIO = 2.0
 
 def _columns(rows: int, cols: int) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
-    out = []
-    for i in range(cols):
-        kind = i % 4
-        if kind == 0:
-            col = rng.normal(size=rows)
-        elif kind == 1:
-            col = rng.normal(size=rows)
-            col[rng.random(rows) < 0.05] = np.nan
-        elif kind == 2:
-            col = rng.integers(0, 100, rows).astype(np.float64)
-        else:
-            col = rng.standard_cauchy(rows)
-        out.append(col)
-    return out
+    return [float_column(rng, rows, i) for i in range(cols)]
 
 
 def _timed(work: Callable[[], object]) -> float:

@@ -28,6 +28,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _common import clean_env, last_json  # noqa: E402
 from _mlflow_peer import (  # noqa: E402
     EXPERIMENT,
     expected_rows,
@@ -203,21 +204,6 @@ WORKERS = {
 
 
 # Child processes -------------------------------------------------------------------------------
-def _clean_env(home: Path | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOPML_", "MLFLOW_"))}
-    if home is not None:
-        env["LOOPML_HOME"] = str(home)
-        # Run creation is not what is measured; git capture would add three git calls per run.
-        env["LOOPML_CAPTURE_GIT"] = "false"
-    return env
-
-
-def _last_json(stdout: str) -> dict[str, Any]:
-    for line in reversed(stdout.strip().splitlines()):
-        if line.startswith("{"):
-            parsed: dict[str, Any] = json.loads(line)
-            return parsed
-    raise ValueError("no JSON line in the output")
 
 
 def _child(command: Sequence[str]) -> dict[str, Any]:
@@ -226,7 +212,7 @@ def _child(command: Sequence[str]) -> dict[str, Any]:
         done = subprocess.run(
             list(command),
             cwd=folder,
-            env=_clean_env(Path(folder) / ".loopml"),
+            env=clean_env(Path(folder) / ".loopml", ("MLFLOW_",)),
             capture_output=True,
             text=True,
             timeout=CHILD_TIMEOUT_S,
@@ -236,7 +222,7 @@ def _child(command: Sequence[str]) -> dict[str, Any]:
         tail = " | ".join(done.stderr.strip().splitlines()[-3:])
         what = " ".join(Path(command[1]).name if i == 0 else a for i, a in enumerate(command[1:4]))
         raise RuntimeError(f"{what} exited {done.returncode}: {tail}")
-    return _last_json(done.stdout)
+    return last_json(done.stdout)
 
 
 def loopml_worker(name: str, **kwargs: Any) -> dict[str, Any]:
@@ -286,7 +272,7 @@ def import_time_ms(python: str, code: str, runs: int) -> float:
             subprocess.run(
                 [python, "-c", code],
                 cwd=folder,
-                env=_clean_env(),
+                env=clean_env(drop=("MLFLOW_",)),
                 check=True,
                 capture_output=True,
                 timeout=120,

@@ -1,0 +1,43 @@
+"""Helpers every benchmark script shares: clean child environments, JSON lines, test columns."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def clean_env(home: Path | None = None, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """This environment without LoopML's (and a peer's) settings; ``home`` gives a fresh store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOPML_", *drop))}
+    if home is not None:
+        env["LOOPML_HOME"] = str(home)
+        # Run creation is not what is measured; git capture would add three git calls per run.
+        env["LOOPML_CAPTURE_GIT"] = "false"
+    return env
+
+
+def last_json(stdout: str) -> dict[str, Any]:
+    """The last JSON line a child printed (its result)."""
+    for line in reversed(stdout.strip().splitlines()):
+        if line.startswith("{"):
+            parsed: dict[str, Any] = json.loads(line)
+            return parsed
+    raise ValueError("no JSON line in the output")
+
+
+def float_column(rng: np.random.Generator, rows: int, shape: int) -> np.ndarray:
+    """One of four column shapes: normal, normal with 5% NaN, small integers, heavy-tailed."""
+    kind = shape % 4
+    if kind == 0:
+        return rng.normal(size=rows)
+    if kind == 1:
+        col = rng.normal(size=rows)
+        col[rng.random(rows) < 0.05] = np.nan
+        return col
+    if kind == 2:
+        return rng.integers(0, 100, rows).astype(np.float64)
+    return rng.standard_cauchy(rows)
