@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -12,29 +11,8 @@ from pathlib import Path
 import pytest
 
 from loopml.store.migrations import HEAD
-
-
-def loopml(
-    cwd: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("LOOPML_")}
-    base.update(LOOPML_CAPTURE_GIT="false", COLUMNS="200", **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "loopml", *args],
-        cwd=cwd,
-        env=base,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], match: str) -> None:
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and match in lines[0], lines[0]
-    assert "Traceback" not in result.stderr
+from loopml.testing.cli import assert_one_line_error, user_env
+from loopml.testing.cli import run_cli as loopml
 
 
 @pytest.fixture
@@ -56,8 +34,7 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "train.py").write_text(script)
     sub = tmp_path / "sub" / "dir"
     sub.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPML_")}
-    env["LOOPML_CAPTURE_GIT"] = "false"
+    env = user_env()
     # Run from a sub-folder: the project home is found by walking up, like git.
     done = subprocess.run(
         [sys.executable, "../../train.py"], cwd=sub, env=env, capture_output=True, text=True

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-
-def loopml(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPML_")}
-    env.update(LOOPML_CAPTURE_GIT="false", COLUMNS="200")
-    return subprocess.run(
-        [sys.executable, "-m", "loopml", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from loopml.testing.cli import assert_one_line_error
+from loopml.testing.cli import run_cli as loopml
 
 
 @pytest.fixture
@@ -91,10 +78,7 @@ def test_folder_get_alias_and_lineage(project: Path) -> None:
     ],
 )
 def test_bad_input_is_one_line(project: Path, args: list[str], message: str) -> None:
-    result = loopml(project, *args)
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert_one_line_error(loopml(project, *args), message)
 
 
 def test_report_is_self_contained(project: Path) -> None:

@@ -166,26 +166,23 @@ class RemoteBlobs:
         uploaded again (a PUT renews it): otherwise ``gc`` could delete it between this upload
         and the run recording it.
         """
-        path = self.path(digest)
-        self.fs.invalidate_cache(path)
-        try:
-            info: Mapping[str, Any] = self.fs.info(path)
-        except FileNotFoundError:
-            return False
-        if info.get("type", "file") != "file":
-            return False
-        return time.time() - _modified(info) < REUSE_MAX_AGE_S
+        info = self._info(digest)
+        return info is not None and time.time() - _modified(info) < REUSE_MAX_AGE_S
 
     @_guarded("look up a blob")
     def exists(self, digest: str) -> bool:
         """True when the object is there (asking the store, not a stale listing cache)."""
+        return self._info(digest) is not None
+
+    def _info(self, digest: str) -> Mapping[str, Any] | None:
+        """The object's fresh metadata, or None when no such object (file) is stored."""
         path = self.path(digest)
         self.fs.invalidate_cache(path)
         try:
             info: Mapping[str, Any] = self.fs.info(path)
         except FileNotFoundError:
-            return False
-        return bool(info.get("type", "file") == "file")
+            return None
+        return info if info.get("type", "file") == "file" else None
 
     @_guarded("delete a blob")
     def delete(self, digest: str) -> bool:
