@@ -37,9 +37,7 @@ def column_values(column: pa.ChunkedArray, kind: str) -> np.ndarray[Any, Any]:
             column = pc.cast(column, pa.timestamp("s"))
         if pa.types.is_temporal(column.type):
             column = pc.cast(column, pa.int64())
-        values = np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False))
-        # Arrow hands out read-only views; the sketch bindings only take writable arrays.
-        return values if values.flags.writeable else values.copy()
+        return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False))
     if pa.types.is_dictionary(column.type):
         column = pc.cast(column, column.type.value_type)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):

@@ -50,7 +50,9 @@ class Quantiles:
         """Sketch finite values in one bulk call."""
         sketch = kll_doubles_sketch(k)
         if len(values):
-            sketch.update(np.ascontiguousarray(values, dtype=np.float64))
+            # The binding takes only contiguous, writable float64 arrays; Arrow hands out
+            # read-only views, so copy exactly when the array would be refused.
+            sketch.update(np.require(values, dtype=np.float64, requirements=["C", "W"]))
         return cls(sketch)
 
     @property

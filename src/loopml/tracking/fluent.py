@@ -20,6 +20,7 @@ from loopml.entities import ArtifactFile, Experiment, Run, RunStatus
 from loopml.errors import Conflict, InvalidInput
 from loopml.tracking.backend import default_backend, reset_default_backend
 from loopml.tracking.client import LoopMLClient
+from loopml.tracking.system_metrics import start_sampler, stop_sampler
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,8 +105,6 @@ def start_run(
     _install_sigterm_handler()
     settings = default_backend().settings
     if log_system_metrics or (log_system_metrics is None and settings.system_metrics):
-        from loopml.tracking.system_metrics import start_sampler
-
         start_sampler(_client, active.run_id, settings.system_metrics_interval)
     return active
 
@@ -124,8 +123,6 @@ def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
 
 
 def _end(active: ActiveRun, status: RunStatus) -> None:
-    from loopml.tracking.system_metrics import stop_sampler
-
     stop_sampler(active.run_id)
     stack = _stack.get()
     if active in stack:

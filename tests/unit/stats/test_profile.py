@@ -240,3 +240,11 @@ def test_table_profile_refuses_bad_input() -> None:
         TableProfile.from_dict({"format": 99, "row_count": 0, "columns": {}})
     with pytest.raises(InvalidInput, match="not a column profile"):
         column_from_dict({"kind": "image"})
+
+
+def test_profile_accepts_read_only_arrays() -> None:
+    values = np.arange(100_000, dtype=np.float64)  # large enough for the HLL fast path too
+    values.flags.writeable = False  # as Arrow's zero-copy views arrive
+    profile = profile_numeric(values)
+    assert profile.count == 100_000
+    assert profile.quantile(0.5) == pytest.approx(49_999.5, rel=0.03)
