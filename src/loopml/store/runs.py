@@ -151,6 +151,32 @@ def _info(row: Any) -> RunInfo:
     )
 
 
+def _row_values(info: RunInfo) -> dict[str, Any]:
+    """The ``runs`` columns of a RunInfo (the inverse of :func:`_info`)."""
+    values = {column.name: getattr(info, column.name, None) for column in _INFO_COLUMNS[1:]}
+    values.update(
+        name=info.run_name,
+        status=info.status.value,
+        lifecycle_stage=info.lifecycle_stage.value,
+        packages=json.dumps(dict(info.packages), sort_keys=True),
+    )
+    return values
+
+
+def _check_experiment_open(conn: Connection, experiment_id: str) -> None:
+    stage = conn.execute(
+        sa.select(experiments.c.lifecycle_stage).where(experiments.c.experiment_id == experiment_id)
+    ).scalar()
+    if stage is None:
+        raise NotFound(f"experiment {experiment_id!r} does not exist", field="experiment_id")
+    if stage == LifecycleStage.DELETED.value:
+        raise Conflict(
+            f"experiment {experiment_id} is deleted; runs cannot start in it",
+            field="experiment_id",
+            hint="restore it or use another experiment",
+        )
+
+
 class SqlRuns(RunRepository):
     """Runs in the SQL store."""
 
@@ -160,81 +186,43 @@ class SqlRuns(RunRepository):
     def create(self, spec: RunSpec) -> Run:
         validate_name(spec.run_name, "run")
         tag_rows = [(k, validate_tag_value(k, v)) for k, v in spec.tags.items()]
-        run_id = new_id()
+        info = RunInfo(
+            run_id=new_id(),
+            experiment_id=spec.experiment_id,
+            run_name=spec.run_name,
+            status=RunStatus.RUNNING,
+            start_time=spec.start_time,
+            end_time=None,
+            lifecycle_stage=LifecycleStage.ACTIVE,
+            parent_run_id=spec.parent_run_id,
+            user=spec.user,
+            host=spec.host,
+            entry_point=spec.entry_point,
+            command=spec.command,
+            git_commit=spec.git_commit,
+            git_branch=spec.git_branch,
+            git_dirty=spec.git_dirty,
+            python_version=spec.python_version,
+            packages=dict(spec.packages),
+        )
 
-        def work(conn: Connection) -> int:
-            stage = conn.execute(
-                sa.select(experiments.c.lifecycle_stage).where(
-                    experiments.c.experiment_id == spec.experiment_id
-                )
-            ).scalar()
-            if stage is None:
-                raise NotFound(
-                    f"experiment {spec.experiment_id!r} does not exist", field="experiment_id"
-                )
-            if stage == LifecycleStage.DELETED.value:
-                raise Conflict(
-                    f"experiment {spec.experiment_id} is deleted; runs cannot start in it",
-                    field="experiment_id",
-                    hint="restore it or use another experiment",
-                )
+        def work(conn: Connection) -> None:
+            _check_experiment_open(conn, spec.experiment_id)
             if spec.parent_run_id is not None:
                 resolve_run(conn, spec.parent_run_id)
             pk = conn.execute(
                 runs.insert()
-                .values(
-                    run_id=run_id,
-                    experiment_id=spec.experiment_id,
-                    name=spec.run_name,
-                    status=RunStatus.RUNNING.value,
-                    lifecycle_stage=LifecycleStage.ACTIVE.value,
-                    start_time=spec.start_time,
-                    parent_run_id=spec.parent_run_id,
-                    user=spec.user,
-                    host=spec.host,
-                    pid=spec.pid,
-                    heartbeat_time=spec.start_time,
-                    entry_point=spec.entry_point,
-                    command=spec.command,
-                    git_commit=spec.git_commit,
-                    git_branch=spec.git_branch,
-                    git_dirty=spec.git_dirty,
-                    python_version=spec.python_version,
-                    packages=json.dumps(dict(spec.packages), sort_keys=True),
-                )
+                .values(**_row_values(info), pid=spec.pid, heartbeat_time=spec.start_time)
                 .returning(runs.c.pk)
             ).scalar_one()
-            pk = int(pk)
             if tag_rows:
                 conn.execute(
                     tags.insert(), [{"run_pk": pk, "key": k, "value": v} for k, v in tag_rows]
                 )
-            return pk
 
         self._db.write(work)
         # Everything is known already: no need to read the run back.
-        return Run(
-            info=RunInfo(
-                run_id=run_id,
-                experiment_id=spec.experiment_id,
-                run_name=spec.run_name,
-                status=RunStatus.RUNNING,
-                start_time=spec.start_time,
-                end_time=None,
-                lifecycle_stage=LifecycleStage.ACTIVE,
-                parent_run_id=spec.parent_run_id,
-                user=spec.user,
-                host=spec.host,
-                entry_point=spec.entry_point,
-                command=spec.command,
-                git_commit=spec.git_commit,
-                git_branch=spec.git_branch,
-                git_dirty=spec.git_dirty,
-                python_version=spec.python_version,
-                packages=dict(spec.packages),
-            ),
-            data=RunData(tags=dict(tag_rows)),
-        )
+        return Run(info=info, data=RunData(tags=dict(tag_rows)))
 
     def get(self, run_id: str) -> Run:
         return self._db.read(lambda conn: load_runs(conn, [resolve_run(conn, run_id)])[0])
