@@ -9,6 +9,7 @@ import pytest
 from loopml.store import Store, open_store
 from loopml.testing.store import StoreConformance
 from loopml.testing.store_datasets import DatasetStoreConformance
+from loopml.testing.store_models import ModelStoreConformance
 
 pytestmark = pytest.mark.postgres
 
@@ -20,5 +21,5 @@ def store(postgres_url: str) -> Iterator[Store]:
     opened.close()
 
 
-class TestPostgresStore(StoreConformance, DatasetStoreConformance):
+class TestPostgresStore(StoreConformance, DatasetStoreConformance, ModelStoreConformance):
     pass

@@ -11,7 +11,7 @@ import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from loopml.entities import (
     ArtifactFile,
@@ -19,9 +19,15 @@ from loopml.entities import (
     DataRef,
     Dataset,
     DatasetVersionRecord,
+    EvaluationRecord,
+    Event,
     Experiment,
+    GateSet,
+    LoggedModel,
     MetricPoint,
     MetricRow,
+    ModelVersion,
+    RegisteredModel,
     Run,
     RunStatus,
     ViewType,
@@ -257,3 +263,201 @@ class DatasetRepository(ABC):
     @abstractmethod
     def locate(self, digest: str) -> builtins.list[str]:
         """``name@version`` of every version that needs a blob, to name them in errors."""
+
+
+@dataclass(frozen=True)
+class NewLoggedModel:
+    """A model folder just stored in a run: its manifest and what its ``MLmodel.json`` says."""
+
+    run_id: str
+    path: str
+    flavor: str
+    format: str
+    executable: bool
+    digest: str
+    files: Mapping[str, str]
+    signature: Mapping[str, Any] | None = None
+    requirements: Mapping[str, str] = field(default_factory=dict)
+    task: str | None = None
+    classes: Sequence[Any] | None = None
+
+
+@dataclass(frozen=True)
+class NewModelVersion:
+    """What registering a logged model adds: where its training data and evaluation are."""
+
+    model_id: str
+    target: str | None = None
+    data_version: str | None = None
+    evaluation_id: str | None = None
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A decision to record: what happened to which subject, who did it, why, the evidence."""
+
+    kind: str
+    subject: str
+    actor: str | None = None
+    reason: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewEvaluation:
+    """An evaluation to store with its run (the result is the evaluation's plain-data form)."""
+
+    model_uri: str
+    task: str
+    target: str
+    n_rows: int
+    result: Mapping[str, Any]
+    run_id: str | None = None
+    model_digest: str | None = None
+    data_version: str | None = None
+
+
+AnyVersion = Literal["any"]
+
+
+class ModelRepository(ABC):
+    """Logged models, registered models, numbered versions, aliases and declared gates."""
+
+    @abstractmethod
+    def log(self, new: NewLoggedModel) -> LoggedModel:
+        """Record a model stored in a run (replacing an earlier one at the same path)."""
+
+    @abstractmethod
+    def logged(self, run_id: str, path: str) -> LoggedModel | None:
+        """The model ``log_model`` stored at this run and path, or None."""
+
+    @abstractmethod
+    def logged_by_id(self, model_id: str) -> LoggedModel:
+        """A logged model by id; NotFound otherwise."""
+
+    @abstractmethod
+    def create(
+        self, name: str, description: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> RegisteredModel:
+        """Register a model name; AlreadyExists when taken."""
+
+    @abstractmethod
+    def get(self, name: str) -> RegisteredModel:
+        """A registered model with its aliases; NotFound otherwise."""
+
+    @abstractmethod
+    def list(self) -> builtins.list[RegisteredModel]:
+        """Every registered model, by name."""
+
+    @abstractmethod
+    def update(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str | None] | None = None,
+    ) -> RegisteredModel:
+        """Change the description, set tags (a ``None`` value removes a tag)."""
+
+    @abstractmethod
+    def delete(self, name: str) -> None:
+        """Remove a registered model with its versions, aliases and gates (events stay)."""
+
+    @abstractmethod
+    def add_version(self, name: str, new: NewModelVersion) -> ModelVersion:
+        """Register a logged model as the next version (creating the name when missing).
+
+        Numbers are 1, 2, 3… with no gaps or duplicates however many processes register at once.
+        """
+
+    @abstractmethod
+    def version(
+        self, name: str, version: int | None = None, alias: str | None = None
+    ) -> ModelVersion:
+        """A version by number or alias (neither: the newest); NotFound otherwise."""
+
+    @abstractmethod
+    def versions(self, name: str) -> builtins.list[ModelVersion]:
+        """Every version of a model, oldest first."""
+
+    @abstractmethod
+    def update_version(
+        self,
+        name: str,
+        version: int,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str | None] | None = None,
+        evaluation_id: str | None = None,
+        target: str | None = None,
+    ) -> ModelVersion:
+        """Change a version's description or tags, or attach its admitting evaluation."""
+
+    @abstractmethod
+    def delete_version(self, name: str, version: int) -> None:
+        """Remove a version; Conflict while an alias points at it."""
+
+    @abstractmethod
+    def set_alias(
+        self,
+        name: str,
+        alias: str,
+        version: int | None,
+        *,
+        event: NewEvent,
+        if_current: int | AnyVersion | None = "any",
+    ) -> Event:
+        """Point ``alias`` at ``version`` (``None`` removes it) and record ``event``, atomically.
+
+        With ``if_current`` the move is a compare-and-set: Conflict when the alias no longer
+        points where the caller last saw it (``None``: nowhere). The event's data gains ``alias``,
+        ``from_version`` and ``to_version``.
+        """
+
+    @abstractmethod
+    def set_gates(self, name: str, gates: Sequence[str], actor: str | None) -> GateSet:
+        """Declare the gates promotions of this model must pass, as a new revision."""
+
+    @abstractmethod
+    def gates(self, name: str, revision: int | None = None) -> GateSet | None:
+        """The current (or a given) gate revision; None when none was ever declared."""
+
+    @abstractmethod
+    def referenced_digests(self) -> set[str]:
+        """Every blob a registered version needs."""
+
+
+class EventRepository(ABC):
+    """The append-only log of decisions and their evidence."""
+
+    @abstractmethod
+    def add(self, new: NewEvent) -> Event:
+        """Append an event."""
+
+    @abstractmethod
+    def list(
+        self, subject: str | None = None, kind: str | None = None, limit: int = 100
+    ) -> builtins.list[Event]:
+        """Events, newest first, optionally of one subject or kind."""
+
+
+class EvaluationRepository(ABC):
+    """Stored evaluation results, found by id, run, or model digest and data version."""
+
+    @abstractmethod
+    def add(self, new: NewEvaluation) -> EvaluationRecord:
+        """Store an evaluation."""
+
+    @abstractmethod
+    def get(self, evaluation_id: str) -> EvaluationRecord:
+        """One evaluation; NotFound otherwise."""
+
+    @abstractmethod
+    def find(self, model_digest: str, data_version: str | None = None) -> EvaluationRecord | None:
+        """The newest evaluation of a model (by digest), on one data version when given."""
+
+    @abstractmethod
+    def for_run(self, run_id: str) -> builtins.list[EvaluationRecord]:
+        """Evaluations stored with a run, oldest first."""

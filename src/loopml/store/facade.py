@@ -14,16 +14,22 @@ from loopml.store.artifact_index import SqlArtifactIndex
 from loopml.store.base import (
     ArtifactIndex,
     DatasetRepository,
+    EvaluationRepository,
+    EventRepository,
     ExperimentRepository,
     MetricRepository,
+    ModelRepository,
     RecordRepository,
     RunRepository,
 )
 from loopml.store.datasets import SqlDatasets
 from loopml.store.engine import Database
+from loopml.store.evaluations import SqlEvaluations
+from loopml.store.events import SqlEvents
 from loopml.store.experiments import SqlExperiments
 from loopml.store.metrics import SqlMetrics
 from loopml.store.migrations import HEAD
+from loopml.store.models import SqlModels
 from loopml.store.records import SqlRecords
 from loopml.store.runs import SqlRuns
 from loopml.store.tables import artifacts, latest_metrics, metrics, params, runs, tags
@@ -40,6 +46,9 @@ class Store:
     metrics: MetricRepository
     artifacts: ArtifactIndex
     datasets: DatasetRepository
+    models: ModelRepository
+    events: EventRepository
+    evaluations: EvaluationRepository
 
     @property
     def url(self) -> str:
@@ -59,8 +68,12 @@ class Store:
         return self.runs.fail_dead(hostname(), pid_alive, stale_before)
 
     def referenced_digests(self) -> set[str]:
-        """Every blob some run artifact or data version still needs (``loopml gc`` keeps these)."""
-        return self.artifacts.referenced_digests() | self.datasets.referenced_digests()
+        """Every blob a run artifact, data version or model version needs (``gc`` keeps them)."""
+        return (
+            self.artifacts.referenced_digests()
+            | self.datasets.referenced_digests()
+            | self.models.referenced_digests()
+        )
 
     def locate(self, digest: str) -> list[tuple[str, str]]:
         """Who needs a blob: ``(run id, artifact path)`` and ``("data", "name@3")`` pairs."""
@@ -98,6 +111,9 @@ def open_store(uri: str, *, busy_timeout: float = 60.0, upgrade: bool = True) ->
         metrics=SqlMetrics(db),
         artifacts=SqlArtifactIndex(db),
         datasets=SqlDatasets(db),
+        models=SqlModels(db),
+        events=SqlEvents(db),
+        evaluations=SqlEvaluations(db),
     )
     if upgrade:
         store.upgrade()

@@ -171,3 +171,112 @@ run_inputs = sa.Table(
     sa.Column("role", sa.String(64), primary_key=True),
     sa.Index("ix_run_inputs_version_pk", "version_pk"),
 )
+
+# A model as ``log_model`` stored it in a run; ``files`` is its manifest (path → digest) as JSON.
+logged_models = sa.Table(
+    "logged_models",
+    metadata,
+    sa.Column("model_id", sa.String(32), primary_key=True),
+    sa.Column("run_pk", BigIntKey, sa.ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("path", sa.String(1024), nullable=False),
+    sa.Column("flavor", sa.String(32), nullable=False),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("executable", sa.Boolean, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("files", sa.Text, nullable=False),
+    sa.Column("meta", sa.Text, nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("run_pk", "path", name="uq_logged_models_run_pk_path"),
+)
+
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    sa.Column("model_pk", BigIntKey, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("description", sa.Text),
+    sa.Column("tags", sa.Text, nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_time", sa.BigInteger, nullable=False),
+)
+
+# A version copies its manifest from the logged model, so it stays loadable (and its blobs stay
+# referenced) even after the run that logged it is purged.
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("pk", BigIntKey, primary_key=True, autoincrement=True),
+    sa.Column("model_pk", BigIntKey, sa.ForeignKey("registered_models.model_pk"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("model_id", sa.String(32), nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("files", sa.Text, nullable=False),
+    sa.Column("flavor", sa.String(32), nullable=False),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("executable", sa.Boolean, nullable=False),
+    sa.Column("signature", sa.Text),
+    sa.Column("task", sa.String(32)),
+    sa.Column("target", sa.String(256)),
+    sa.Column("data_version", sa.String(160)),
+    sa.Column("git_commit", sa.String(64)),
+    sa.Column("evaluation_id", sa.String(32)),
+    sa.Column("description", sa.Text),
+    sa.Column("tags", sa.Text, nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("model_pk", "version", name="uq_model_versions_model_pk_version"),
+    sa.Index("ix_model_versions_digest", "digest"),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("model_pk", BigIntKey, sa.ForeignKey("registered_models.model_pk"), primary_key=True),
+    sa.Column("alias", sa.String(64), primary_key=True),
+    sa.Column("version_pk", BigIntKey, sa.ForeignKey("model_versions.pk"), nullable=False),
+)
+
+model_gates = sa.Table(
+    "model_gates",
+    metadata,
+    sa.Column("model_pk", BigIntKey, sa.ForeignKey("registered_models.model_pk"), primary_key=True),
+    sa.Column("revision", sa.Integer, primary_key=True),
+    sa.Column("gates", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(256)),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+)
+
+# Decisions and their evidence (promotions, refusals, rollbacks, gate changes; later alerts and
+# retraining triggers). Never updated, never deleted with their subject.
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("pk", BigIntKey, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("time", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(256), nullable=False),
+    sa.Column("actor", sa.String(256)),
+    sa.Column("reason", sa.Text),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Index("ix_events_subject_pk", "subject", "pk"),
+)
+
+evaluations = sa.Table(
+    "evaluations",
+    metadata,
+    sa.Column("pk", BigIntKey, primary_key=True, autoincrement=True),
+    sa.Column("evaluation_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("run_id", sa.String(32)),
+    sa.Column("model_uri", sa.Text, nullable=False),
+    sa.Column("model_digest", sa.String(64)),
+    sa.Column("data_version", sa.String(160)),
+    sa.Column("task", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(256), nullable=False),
+    sa.Column("n_rows", sa.BigInteger, nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Index("ix_evaluations_model_digest_data_version", "model_digest", "data_version"),
+    sa.Index("ix_evaluations_run_id", "run_id"),
+)

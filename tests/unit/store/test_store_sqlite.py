@@ -10,6 +10,7 @@ import pytest
 from loopml.store import Store, open_store
 from loopml.testing.store import StoreConformance
 from loopml.testing.store_datasets import DatasetStoreConformance
+from loopml.testing.store_models import ModelStoreConformance
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-class TestSqliteStore(StoreConformance, DatasetStoreConformance):
+class TestSqliteStore(StoreConformance, DatasetStoreConformance, ModelStoreConformance):
     pass
 
 
@@ -35,3 +36,15 @@ def test_load_many_runs_beyond_the_bound_parameter_limit(store: Store) -> None:
     wanted = [*range(10**9, 10**9 + 40_000), *reversed(real)]
     found = store.db.read(lambda conn: load_runs(conn, wanted))
     assert [r.info.run_id for r in found] == list(reversed(ids))
+
+
+def test_migrations_build_exactly_the_schema_the_code_uses(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from loopml.store.tables import metadata
+
+    def diff(conn: object) -> list[object]:
+        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+    assert store.db.read(diff) == []
