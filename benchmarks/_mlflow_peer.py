@@ -272,7 +272,32 @@ def scenario_search(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def scenario_load_model(args: argparse.Namespace) -> dict[str, Any]:
+    """Register the random forest ``registry.py`` builds and time loading it by alias."""
+    import mlflow
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import RandomForestClassifier
+
+    mlflow.set_tracking_uri(_tracking_uri())
+    X, y = make_classification(n_samples=args.rows, n_features=20, random_state=0)
+    model = RandomForestClassifier(n_estimators=args.trees, random_state=0).fit(X, y)
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(model, name="model", registered_model_name="bench")
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias("bench", "champion", info.registered_model_version)
+
+    def load() -> Any:
+        return mlflow.sklearn.load_model("models:/bench@champion")
+
+    start = time.perf_counter()
+    load()
+    first = time.perf_counter() - start
+    seconds, _ = timed_calls(load, args.calls)
+    return {"first_ms": first * 1000, "median_ms": median(seconds) * 1000, "calls": len(seconds)}
+
+
 SCENARIOS = {
+    "load_model": scenario_load_model,
     "version": scenario_version,
     "log_metric": scenario_log_metric,
     "log_batch": scenario_log_batch,
@@ -290,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--populate", choices=["bulk", "api"], default="bulk")
     parser.add_argument("--populate-budget-s", type=float, default=240.0)
+    parser.add_argument("--rows", type=int, default=2_000)
+    parser.add_argument("--trees", type=int, default=60)
     parser.add_argument("--filter", default="metrics.m0 > 0.5 and params.p1 = 'v3'")
     args = parser.parse_args(argv)
     _quiet()

@@ -41,8 +41,12 @@ _LAZY = {
         ),
         "loopml.tracking.fluent",
     ),
+    **dict.fromkeys(
+        ("evaluate", "load_model", "log_model", "promote", "register_model", "rollback"),
+        "loopml.registry",
+    ),
     "LoopMLClient": "loopml.tracking.client",
-    "autolog": "loopml.tracking.autolog",
+    "autolog": "loopml.registry.autolog",
     "drift": "loopml.data.drift",
     "RunStatus": "loopml.entities",
     "LoopMLError": "loopml.errors",
@@ -73,7 +77,15 @@ if TYPE_CHECKING:
     from loopml.data.drift import drift
     from loopml.entities import RunStatus
     from loopml.errors import LoopMLError
-    from loopml.tracking.autolog import autolog
+    from loopml.registry import (
+        evaluate,
+        load_model,
+        log_model,
+        promote,
+        register_model,
+        rollback,
+    )
+    from loopml.registry.autolog import autolog
     from loopml.tracking.client import LoopMLClient
     from loopml.tracking.fluent import (
         ActiveRun,

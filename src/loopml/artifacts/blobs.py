@@ -80,6 +80,12 @@ class BlobStore:
         """Where a blob lives inside ``self.fs``, for fsck reports and test helpers."""
         return str(self._backend.path(_check(digest)))
 
+    def local_path(self, digest: str) -> Path | None:
+        """The file holding a blob when the store is a local folder (None for remote stores)."""
+        if isinstance(self._backend, LocalBlobs):
+            return Path(self._backend.path(_check(digest)))
+        return None
+
     def put_file(self, path: str | os.PathLike[str]) -> BlobRef:
         """Store a file's content with bounded memory and return its digest and size."""
         source = Path(path)

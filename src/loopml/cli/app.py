@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from loopml.cli import data, db, experiments, home, runs, storage
+from loopml.cli import data, db, evaluation, experiments, home, models, runs, storage
 from loopml.cli.errors import report
 
 app = typer.Typer(
@@ -32,6 +32,9 @@ app.add_typer(db.app, name="db", help="Create, upgrade and check the metadata st
 app.add_typer(experiments.app, name="experiments", help="List and manage experiments.")
 app.add_typer(runs.app, name="runs", help="List, inspect, compare and delete runs.")
 app.add_typer(data.app, name="data", help="Version datasets with statistics; diff and validate.")
+app.add_typer(models.app, name="models", help="The model registry: versions, aliases, promotion.")
+app.command("evaluate")(evaluation.evaluate)
+app.add_typer(evaluation.ci_app, name="ci", help="CI for models: evaluate and judge the gates.")
 
 
 # Typer may ship its own copy of click: take the usage-error base class from Typer itself.

@@ -10,14 +10,11 @@ from __future__ import annotations
 import contextvars
 import functools
 import importlib
-import json
 import logging
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -42,6 +39,9 @@ class AutologSettings:
 
     log_models: bool = True
     exclusive: bool = False  # True: leave runs the user started alone; log only into our own
+    # Stores a fitted model in the active run. Tracking cannot know model flavors (a sibling
+    # layer), so the caller that can — ``loopml.autolog``, from the registry — passes one in.
+    model_logger: Callable[[Any], Any] | None = None
 
 
 settings = AutologSettings()
@@ -54,14 +54,24 @@ _inside: contextvars.ContextVar[str] = contextvars.ContextVar("loopml_autolog", 
 _NOBODY = "*"
 
 
-def autolog(disable: bool = False, log_models: bool = True, exclusive: bool = False) -> list[str]:
-    """Patch every installed integration (or undo it); return the names now enabled."""
+def autolog(
+    disable: bool = False,
+    log_models: bool = True,
+    exclusive: bool = False,
+    model_logger: Callable[[Any], Any] | None = None,
+) -> list[str]:
+    """Patch every installed integration (or undo it); return the names now enabled.
+
+    Models are logged through ``model_logger`` (``loopml.autolog`` passes ``log_model``);
+    without one, autolog records params and metrics only.
+    """
     if disable:
         for name in list(_enabled):
             _enabled.pop(name).disable()
         return []
     settings.log_models = log_models
     settings.exclusive = exclusive
+    settings.model_logger = model_logger
     for name, library in _INTEGRATIONS.items():
         if name in _enabled or not _importable(library):
             continue
@@ -178,10 +188,7 @@ def metric_key(name: str) -> str:
     return _UNSAFE.sub("_", name).replace("..", ".")
 
 
-def log_model_folder(write: Callable[[Path], dict[str, Any]]) -> None:
-    """Let ``write`` fill a scratch folder, add its ``MLmodel.json``, store it under ``model/``."""
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        meta = write(folder)
-        (folder / "MLmodel.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        fluent.log_artifacts(folder, "model")
+def log_model(model: Any) -> None:
+    """Store a fitted model in the active run under ``model/`` (when models are logged)."""
+    if settings.log_models and settings.model_logger is not None:
+        settings.model_logger(model)

@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -20,11 +18,10 @@ from loopml.tracking import fluent
 from loopml.tracking.autolog import (
     Patches,
     current_run_id,
-    log_model_folder,
+    log_model,
     metric_key,
     param_text,
     safely,
-    settings,
 )
 from loopml.tracking.autolog._boosting import enable_library, own_fits, train_wrapper
 from loopml.tracking.client import LoopMLClient
@@ -82,16 +79,10 @@ def _log_results(booster: lightgbm.Booster) -> None:
     if booster.best_iteration > 0:
         safely("log best_iteration", fluent.log_metric, "best_iteration", booster.best_iteration)
     safely("log feature importance", _log_importance, booster)
-    if settings.log_models:
-        safely("log the model", log_model_folder, functools.partial(_write_model, booster))
+    safely("log the model", log_model, booster)
 
 
 def _log_importance(booster: lightgbm.Booster) -> None:
     gains = booster.feature_importance(importance_type="gain").tolist()
     by_feature = dict(zip(booster.feature_name(), gains, strict=True))
     fluent.log_dict(by_feature, "feature_importance_gain.json")
-
-
-def _write_model(booster: lightgbm.Booster, folder: Path) -> dict[str, Any]:
-    booster.save_model(folder / "model.txt")
-    return {"flavor": "lightgbm", "format": "text", "lightgbm_version": lightgbm.__version__}

@@ -12,13 +12,10 @@ import functools
 import inspect
 import logging
 import math
-import pickle
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import sklearn
 from sklearn import metrics
 from sklearn.base import is_classifier, is_regressor
 from sklearn.utils import all_estimators
@@ -27,10 +24,9 @@ from loopml.tracking import fluent
 from loopml.tracking.autolog import (
     Patches,
     autolog_run,
-    log_model_folder,
+    log_model,
     param_text,
     safely,
-    settings,
 )
 
 logger = logging.getLogger(__name__)
@@ -65,8 +61,7 @@ def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
             fitted = original(self, *args, **kwargs)
             safely("log training metrics", _log_metrics, self, original, args, kwargs)
             safely("log search results", _log_search, self)
-            if settings.log_models:
-                safely("log the model", _log_model, self)
+            safely("log the model", log_model, self)
             return fitted
 
     return fit
@@ -184,30 +179,3 @@ def _score(estimator: Any, X: Any, y: Any, weight: Any) -> Any:
     if weight is None:
         return estimator.score(X, y)
     return estimator.score(X, y, sample_weight=weight)
-
-
-def _log_model(estimator: Any) -> None:
-    def write(folder: Path) -> dict[str, Any]:
-        return {
-            "flavor": "sklearn",
-            "format": _save(estimator, folder),
-            "sklearn_version": sklearn.__version__,
-            "class": _class_path(estimator),
-        }
-
-    log_model_folder(write)
-
-
-def _save(estimator: Any, folder: Path) -> str:
-    """skops when it can; pickle for estimators skops cannot handle (loading checks trust)."""
-    try:
-        import skops.io  # optional: scikit-learn may be installed without skops
-
-        skops.io.dump(estimator, folder / "model.skops")
-        return "skops"
-    except Exception as exc:
-        logger.info("skops could not save %s (%s); saving a pickle", _class_path(estimator), exc)
-        (folder / "model.skops").unlink(missing_ok=True)
-    with (folder / "model.pkl").open("wb") as out:
-        pickle.dump(estimator, out)
-    return "pickle"

@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -22,11 +20,10 @@ from loopml.tracking import fluent
 from loopml.tracking.autolog import (
     Patches,
     current_run_id,
-    log_model_folder,
+    log_model,
     metric_key,
     param_text,
     safely,
-    settings,
 )
 from loopml.tracking.autolog._boosting import enable_library, own_fits, train_wrapper
 from loopml.tracking.client import LoopMLClient
@@ -90,14 +87,8 @@ def _log_results(booster: xgboost.Booster) -> None:
     if best is not None:
         safely("log best_iteration", fluent.log_metric, "best_iteration", int(best))
     safely("log feature importance", _log_importance, booster)
-    if settings.log_models:
-        safely("log the model", log_model_folder, functools.partial(_write_model, booster))
+    safely("log the model", log_model, booster)
 
 
 def _log_importance(booster: xgboost.Booster) -> None:
     fluent.log_dict(booster.get_score(importance_type="gain"), "feature_importance_gain.json")
-
-
-def _write_model(booster: xgboost.Booster, folder: Path) -> dict[str, Any]:
-    booster.save_model(folder / "model.ubj")
-    return {"flavor": "xgboost", "format": "ubj", "xgboost_version": xgboost.__version__}

@@ -72,9 +72,10 @@ def test_train_logs_curves_params_importance_and_model(
     importance = json.loads((folder / "feature_importance_gain.json").read_text())
     gains = booster.feature_importance(importance_type="gain")
     assert importance == pytest.approx(dict(zip(booster.feature_name(), gains, strict=True)))
-    assert json.loads((folder / "model" / "MLmodel.json").read_text())["flavor"] == "lightgbm"
-    loaded = lgb.Booster(model_file=folder / "model" / "model.txt")
-    np.testing.assert_allclose(loaded.predict(X), booster.predict(X))
+    loaded = loopml.load_model(f"runs:/{run.info.run_id}/model")
+    assert (loaded.flavor, loaded.meta.executable) == ("lightgbm", False)
+    # A binary booster loads as a classifier: labels from predict, P(1) from predict_proba.
+    np.testing.assert_allclose(loaded.predict_proba(X)[:, 1], booster.predict(X))
 
 
 def test_early_stopping_logs_best_iteration(data: Any, only_run: OnlyRun) -> None:

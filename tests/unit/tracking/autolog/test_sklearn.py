@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -62,26 +60,20 @@ def test_fit_without_run_logs_params_tags_metrics(data: Any, only_run: OnlyRun) 
     assert run.data.metrics == pytest.approx(expected)
 
 
-def test_model_artifact_loads_back_and_predicts_the_same(
-    data: Any, only_run: OnlyRun, tmp_path: Path
-) -> None:
+def test_model_artifact_loads_back_and_predicts_the_same(data: Any, only_run: OnlyRun) -> None:
     X, y = data
     model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
     run_id = only_run().info.run_id
-    client = loopml.LoopMLClient()
-    listed = {a.path for a in client.list_artifacts(run_id, "model")}
+    listed = {a.path for a in loopml.LoopMLClient().list_artifacts(run_id, "model")}
     assert listed == {"model/model.skops", "model/MLmodel.json"}
-    folder = client.download_artifacts(run_id, "model", tmp_path / "dl")
-    meta = json.loads((folder / "MLmodel.json").read_text())
-    assert meta == {
-        "flavor": "sklearn",
-        "format": "skops",
-        "sklearn_version": sklearn.__version__,
-        "class": "sklearn.ensemble._forest.RandomForestClassifier",
-    }
-    path = folder / "model.skops"
-    loaded = skops_io.load(path, trusted=skops_io.get_untrusted_types(file=path))
+    loaded = loopml.load_model(f"runs:/{run_id}/model")
+    assert (loaded.flavor, loaded.meta.format, loaded.meta.executable) == (
+        "sklearn",
+        "skops",
+        False,
+    )
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
 
 
 def test_sample_weight_is_honoured(data: Any, only_run: OnlyRun) -> None:
@@ -215,19 +207,21 @@ def test_param_conflict_in_active_run_does_not_break_fit(data: Any, caplog: Any)
     assert "could not log params" in caplog.text
 
 
-def test_skops_failure_falls_back_to_pickle(
-    data: Any, only_run: OnlyRun, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_skops_failure_falls_back_to_pickle_marked_executable(
+    data: Any, only_run: OnlyRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refuse(*_: Any, **__: Any) -> None:
         raise TypeError("skops cannot save this")
 
     monkeypatch.setattr(skops_io, "dump", refuse)
     X, y = data
-    LogisticRegression().fit(X, y)
+    model = LogisticRegression().fit(X, y)
     run_id = only_run().info.run_id
-    folder = loopml.LoopMLClient().download_artifacts(run_id, "model", tmp_path / "dl")
-    assert sorted(p.name for p in folder.iterdir()) == ["MLmodel.json", "model.pkl"]
-    assert json.loads((folder / "MLmodel.json").read_text())["format"] == "pickle"
+    listed = {a.path for a in loopml.LoopMLClient().list_artifacts(run_id, "model")}
+    assert listed == {"model/MLmodel.json", "model/model.pkl"}
+    loaded = loopml.load_model(f"runs:/{run_id}/model")
+    assert (loaded.meta.format, loaded.meta.executable) == ("pickle", True)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
 
 
 def test_disable_restores_originals_and_enable_is_idempotent(

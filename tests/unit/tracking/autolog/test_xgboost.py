@@ -73,10 +73,10 @@ def test_train_logs_curves_params_importance_and_model(
     folder = client.download_artifacts(run.info.run_id, dst_path=tmp_path / "dl")
     importance = json.loads((folder / "feature_importance_gain.json").read_text())
     assert importance == pytest.approx(booster.get_score(importance_type="gain"))
-    assert json.loads((folder / "model" / "MLmodel.json").read_text())["format"] == "ubj"
-    loaded = xgb.Booster(model_file=folder / "model" / "model.ubj")
-    matrix = xgb.DMatrix(X)
-    np.testing.assert_allclose(loaded.predict(matrix), booster.predict(matrix))
+    loaded = loopml.load_model(f"runs:/{run.info.run_id}/model")
+    assert (loaded.flavor, loaded.meta.executable) == ("xgboost", False)
+    # A binary booster loads as a classifier: labels from predict, P(1) from predict_proba.
+    np.testing.assert_allclose(loaded.predict_proba(X)[:, 1], booster.predict(xgb.DMatrix(X)))
 
 
 def test_early_stopping_logs_best_iteration(data: Any, only_run: OnlyRun) -> None:
