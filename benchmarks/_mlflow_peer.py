@@ -282,7 +282,12 @@ def scenario_load_model(args: argparse.Namespace) -> dict[str, Any]:
     X, y = make_classification(n_samples=args.rows, n_features=20, random_state=0)
     model = RandomForestClassifier(n_estimators=args.trees, random_state=0).fit(X, y)
     with mlflow.start_run():
-        info = mlflow.sklearn.log_model(model, name="model", registered_model_name="bench")
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            registered_model_name="bench",
+            serialization_format="cloudpickle",  # its skops default refuses to load trees
+        )
     client = mlflow.MlflowClient()
     client.set_registered_model_alias("bench", "champion", info.registered_model_version)
 
@@ -316,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--populate", choices=["bulk", "api"], default="bulk")
     parser.add_argument("--populate-budget-s", type=float, default=240.0)
     parser.add_argument("--rows", type=int, default=2_000)
-    parser.add_argument("--trees", type=int, default=60)
+    parser.add_argument("--trees", type=int, default=200)
     parser.add_argument("--filter", default="metrics.m0 > 0.5 and params.p1 = 'v3'")
     args = parser.parse_args(argv)
     _quiet()

@@ -122,7 +122,7 @@ def main() -> int:
     if args.worker:
         print(json.dumps(WORKERS[args.worker](**json.loads(args.worker_args))), flush=True)
         return 0
-    rows, trees = (500, 5) if args.quick else (2_000, 60)
+    rows, trees = (500, 5) if args.quick else (2_000, 200)
     calls = 10 if args.quick else 50
     eval_rows = 5_000 if args.quick else 100_000
     resamples = 100 if args.quick else 1_000

@@ -258,12 +258,24 @@ def evaluate_models(
     masks = slice_masks(frame, list(slices or ()))
     candidate = score(model, frame, target, task)
     n = len(frame)
+    other = None if baseline is None else score(baseline, frame, target, task)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         metrics = {**candidate.point(), **candidate.latency_ms}
-        intervals = bootstrap.bootstrap_intervals(
-            candidate.batch, n, n_resamples=n_resamples, confidence=confidence, seed=seed
-        )
+        if other is None:
+            intervals = bootstrap.bootstrap_intervals(
+                candidate.batch, n, n_resamples=n_resamples, confidence=confidence, seed=seed
+            )
+        else:
+            paired = bootstrap.paired_intervals(
+                candidate.batch,
+                other.batch,
+                n,
+                n_resamples=n_resamples,
+                confidence=confidence,
+                seed=seed,
+            )
+            intervals = paired.a
     result: dict[str, Any] = {
         "model_uri": model_uri,
         "task": task,
@@ -277,29 +289,16 @@ def evaluate_models(
         "confidence": confidence,
         "n_resamples": n_resamples,
     }
-    if baseline is not None:
-        other = score(baseline, frame, target, task)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            base_intervals = bootstrap.bootstrap_intervals(
-                other.batch, n, n_resamples=n_resamples, confidence=confidence, seed=seed
-            )
-            paired = bootstrap.paired_bootstrap(
-                candidate.batch,
-                other.batch,
-                n,
-                n_resamples=n_resamples,
-                confidence=confidence,
-                seed=seed,
-            )
-            result.update(
-                baseline_uri=baseline_uri or "<baseline>",
-                baseline_metrics={**other.point(), **other.latency_ms},
-                baseline_intervals={k: (v.low, v.high) for k, v in base_intervals.items()},
-                baseline_slices=_slices(other, masks),
-                baseline_curves=_curves(other),
-                comparison={
-                    k: Comparison(v.difference, v.low, v.high, v.p_value) for k, v in paired.items()
-                },
-            )
+    if other is not None:
+        result.update(
+            baseline_uri=baseline_uri or "<baseline>",
+            baseline_metrics={**other.point(), **other.latency_ms},
+            baseline_intervals={k: (v.low, v.high) for k, v in paired.b.items()},
+            baseline_slices=_slices(other, masks),
+            baseline_curves=_curves(other),
+            comparison={
+                k: Comparison(v.difference, v.low, v.high, v.p_value)
+                for k, v in paired.comparisons.items()
+            },
+        )
     return EvaluationResult(**result)
