@@ -52,5 +52,5 @@ def test_a_registered_model_loads_from_s3_and_tampering_is_refused(s3_home: str)
     digest = get_version("s3model", 1).files["model.skops"]
     blobs.fs.pipe_file(blobs.blob_path(digest), b"not the model")
     clear_cache()  # a remote store has no cheap change check: a fresh process would load again
-    with pytest.raises(IntegrityError, match="model 's3model' version 1, file model.skops"):
+    with pytest.raises(IntegrityError, match=r"model 's3model' version 1, file model\.skops"):
         loopml.load_model("models:/s3model/1")

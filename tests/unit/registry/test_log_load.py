@@ -14,7 +14,7 @@ import pytest
 import loopml
 from loopml.errors import IntegrityError, InvalidInput, NotFound
 from loopml.models import PythonModel
-from loopml.registry import get_version, set_alias
+from loopml.registry import get_version, register_model, set_alias
 from loopml.workspace import default_workspace
 
 from .conftest import FEATURES, good_model
@@ -160,3 +160,16 @@ def test_cached_load_is_the_same_object_until_the_alias_moves(frames: Any) -> No
     assert loopml.load_model("models:/m@champion") is first
     set_alias("m", "champion", 2)
     assert loopml.load_model("models:/m@champion") is not first
+
+
+def test_a_version_records_its_training_data_and_target(frames: Any) -> None:
+    train, test = frames
+    train_version = loopml.data.add("train", train)
+    loopml.data.add("test", test)
+    with loopml.start_run():
+        loopml.log_input(train_version, role="train")
+        loopml.log_input(loopml.data.show("test@1"), role="test")
+        info = loopml.log_model(good_model(train))
+    loopml.evaluate(info.model_uri, "test@1", target="label")
+    version = register_model(info.model_uri, "churn")
+    assert (version.data_version, version.target) == ("train@1", "label")
