@@ -40,7 +40,7 @@ def _metric_columns(result: Any) -> list[str]:
 
 def evaluate(
     model_uri: str = typer.Argument(..., help="models:/name/3, models:/name@alias or runs:/…"),
-    data: str = typer.Argument(..., help="A table data version, e.g. churn-test@2."),
+    data: str = typer.Argument(..., help="A table data version (churn-test@2) or a CSV/Parquet."),
     target: str | None = typer.Option(None, "--target", help="Column of the true values."),
     task: str | None = typer.Option(None, "--task", help="classification or regression."),
     slices: list[str] = typer.Option([], "--slice", help="Column to report per value (rep.)."),
@@ -83,7 +83,7 @@ def evaluate(
 @ci_app.command("check")
 def check(
     model: str = typer.Option(..., "--model", help="Model to check, e.g. models:/churn/7."),
-    data: str = typer.Option(..., "--data", help="Held-out table version, e.g. churn@test."),
+    data: str = typer.Option(..., "--data", help="Held-out table version (churn@test) or file."),
     gates: Path | None = typer.Option(
         None, "--gates", help="YAML gates file (default: the model's declared gates)."
     ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -53,12 +54,25 @@ def subject_of(model_or_uri: Any) -> Subject:
     return Subject(model_or_uri, f"<{type(model_or_uri).__name__}>")
 
 
+_TABLE_FILES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
 def load_frame(data: Any) -> tuple[pd.DataFrame, str | None]:
-    """A DataFrame from a DataFrame, polars/Arrow table, or a data version ``name@3``."""
+    """A DataFrame from a DataFrame, polars/Arrow table, a data version ``name@3``, or a
+    CSV/Parquet file (held-out rows that were never versioned: no data version recorded)."""
     from loopml import data as data_api
 
     if isinstance(data, data_api.DatasetVersion):
         return data_api.get(data), data.ref
+    if isinstance(data, str | Path) and Path(data).suffix.lower() in _TABLE_FILES:
+        path = Path(data)
+        if not path.is_file():
+            raise InvalidInput(
+                f"data file {str(path)!r} does not exist", field="data", value=str(path)
+            )
+        if _TABLE_FILES[path.suffix.lower()] == "csv":
+            return pd.read_csv(path), None
+        return pd.read_parquet(path), None
     if isinstance(data, str):
         version = data_api.show(data)
         frame = data_api.get(version)
@@ -77,7 +91,8 @@ def load_frame(data: Any) -> tuple[pd.DataFrame, str | None]:
     raise InvalidInput(
         f"cannot evaluate on a {type(data).__name__}",
         field="data",
-        hint="pass a pandas/polars DataFrame, an Arrow table or a data version like 'test@3'",
+        hint="pass a pandas/polars DataFrame, an Arrow table, a data version like 'test@3' "
+        "or a .csv/.parquet file",
     )
 
 
