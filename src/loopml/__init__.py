@@ -45,6 +45,10 @@ _LAZY = {
         ("evaluate", "load_model", "log_model", "promote", "register_model", "rollback"),
         "loopml.registry",
     ),
+    **dict.fromkeys(
+        ("pipeline", "run_pipeline", "step", "tune", "register_materializer"),
+        "loopml.pipelines",
+    ),
     "LoopMLClient": "loopml.tracking.client",
     "autolog": "loopml.registry.autolog",
     "drift": "loopml.data.drift",
@@ -52,7 +56,7 @@ _LAZY = {
     "LoopMLError": "loopml.errors",
 }
 
-_SUBMODULES = ("data",)
+_SUBMODULES = ("data", "registry")
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 
@@ -73,10 +77,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from loopml import data
+    from loopml import data, registry
     from loopml.data.drift import drift
     from loopml.entities import RunStatus
     from loopml.errors import LoopMLError
+    from loopml.pipelines import pipeline, register_materializer, run_pipeline, step, tune
     from loopml.registry import (
         evaluate,
         load_model,

@@ -10,6 +10,7 @@ from loopml.store import Store, open_store
 from loopml.testing.store import StoreConformance
 from loopml.testing.store_datasets import DatasetStoreConformance
 from loopml.testing.store_models import ModelStoreConformance
+from loopml.testing.store_pipelines import PipelineStoreConformance
 
 pytestmark = pytest.mark.postgres
 
@@ -21,5 +22,7 @@ def store(postgres_url: str) -> Iterator[Store]:
     opened.close()
 
 
-class TestPostgresStore(StoreConformance, DatasetStoreConformance, ModelStoreConformance):
+class TestPostgresStore(
+    StoreConformance, DatasetStoreConformance, ModelStoreConformance, PipelineStoreConformance
+):
     pass

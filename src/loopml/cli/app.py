@@ -7,7 +7,17 @@ from typing import Any
 
 import typer
 
-from loopml.cli import data, db, evaluation, experiments, home, models, runs, storage
+from loopml.cli import (
+    data,
+    db,
+    evaluation,
+    experiments,
+    home,
+    models,
+    pipeline,
+    runs,
+    storage,
+)
 from loopml.cli.errors import report
 
 app = typer.Typer(
@@ -35,6 +45,7 @@ app.add_typer(data.app, name="data", help="Version datasets with statistics; dif
 app.add_typer(models.app, name="models", help="The model registry: versions, aliases, promotion.")
 app.command("evaluate")(evaluation.evaluate)
 app.add_typer(evaluation.ci_app, name="ci", help="CI for models: evaluate and judge the gates.")
+app.add_typer(pipeline.app, name="pipeline", help="Run, explain, resume, draw and tune pipelines.")
 
 
 # Typer may ship its own copy of click: take the usage-error base class from Typer itself.

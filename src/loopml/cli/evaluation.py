@@ -89,6 +89,9 @@ def check(
     ),
     target: str | None = typer.Option(None, "--target", help="Column of the true values."),
     baseline: str = typer.Option("champion", "--baseline-alias", help="Alias to compare with."),
+    name: str | None = typer.Option(
+        None, "--name", help="Registered model a runs:/ candidate would replace."
+    ),
     summary: Path = typer.Option(
         Path("loopml-ci-summary.md"), "--summary", help="Where to write the Markdown summary."
     ),
@@ -100,7 +103,7 @@ def check(
     from loopml.registry.ci import ci_check
 
     with console.status("Evaluating…", spinner="dots"):
-        result = ci_check(model, data, gates, target=target, baseline=baseline)
+        result = ci_check(model, data, gates, target=target, baseline=baseline, name=name)
     markdown = result.markdown()
     with summary.open("a", encoding="utf-8") as out:  # append: GITHUB_STEP_SUMMARY collects
         out.write(markdown)

@@ -17,6 +17,7 @@ from loopml.entities.model import (
     RegisteredModel,
     parse_model_uri,
 )
+from loopml.entities.pipeline import CacheEntry, StepRecord
 from loopml.entities.run import (
     ArtifactFile,
     Experiment,
@@ -32,6 +33,7 @@ from loopml.entities.run import (
 
 __all__ = [
     "ArtifactFile",
+    "CacheEntry",
     "DataKind",
     "DataRef",
     "Dataset",
@@ -51,6 +53,7 @@ __all__ = [
     "RunData",
     "RunInfo",
     "RunStatus",
+    "StepRecord",
     "ViewType",
     "parse_model_uri",
     "parse_ref",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loopml.errors import InvalidInput
+from loopml.errors import InvalidInput, LoopMLError
 from loopml.evaluation.result import Comparison, EvaluationResult
 from loopml.stats import bootstrap
 from loopml.stats.metrics import (
@@ -124,11 +124,40 @@ def model_classes(model: Any) -> tuple[Any, ...] | None:
     return None if classes is None else tuple(np.asarray(classes).tolist())
 
 
-def score(model: Any, frame: pd.DataFrame, target: str, task: str) -> Scored:
+def infer_task(frame: pd.DataFrame, target: str) -> str:
+    """``regression`` for a float target with fractional values, else ``classification``."""
+    values = frame[target]
+    if pd.api.types.is_float_dtype(values):
+        finite = values.to_numpy(dtype=float)
+        if not np.all(np.equal(np.mod(finite, 1), 0)) or values.nunique() > MAX_SLICE_VALUES:
+            return "regression"
+    return "classification"
+
+
+def _predict(model: Any, method: str, features: pd.DataFrame, label: str) -> np.ndarray:
+    """Call the model, turning its own failure on these rows into an error that names it."""
+    try:
+        return np.asarray(getattr(model, method)(features))
+    except LoopMLError:
+        raise
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise InvalidInput(
+            f"{label} could not {method} on these rows: {type(exc).__name__}: {first}",
+            field="data",
+            hint="check that the data has the columns and types the model was trained on",
+        ) from exc
+
+
+def score(model: Any, frame: pd.DataFrame, target: str, task: str, label: str = "") -> Scored:
     """Predict the rows once (and time single rows) and encode what the metrics need."""
-    features = features_for(model, frame, target)
+    label = label or "the model"
+    try:
+        features = features_for(model, frame, target)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{label}: {exc.message}", field=exc.field, hint=exc.hint) from None
     y_true = frame[target].to_numpy()
-    y_pred = np.asarray(model.predict(features))
+    y_pred = _predict(model, "predict", features, label)
     if y_pred.ndim != 1 or y_pred.shape[0] != len(frame):
         y_pred = y_pred.reshape(len(frame), -1)[:, 0] if y_pred.size == len(frame) else y_pred
     latency = _latency(model, features)
@@ -241,7 +270,7 @@ def evaluate_models(
     frame: pd.DataFrame,
     *,
     target: str,
-    task: str = "classification",
+    task: str | None = "classification",
     slices: Sequence[str] | None = None,
     baseline: Any = None,
     model_uri: str = "<model>",
@@ -250,15 +279,22 @@ def evaluate_models(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> EvaluationResult:
-    """Evaluate ``model`` (and ``baseline`` on the same rows and resamples) on ``frame``."""
-    task = check_task(task)
+    """Evaluate ``model`` (and ``baseline`` on the same rows and resamples) on ``frame``.
+
+    ``task=None`` infers it from the target column (see :func:`infer_task`).
+    """
     target = check_target(frame, target)
+    task = check_task(infer_task(frame, target) if task is None else task)
     if len(frame) == 0:
         raise InvalidInput("no rows to evaluate", field="data", hint="pass held-out rows")
     masks = slice_masks(frame, list(slices or ()))
-    candidate = score(model, frame, target, task)
+    candidate = score(model, frame, target, task, model_uri)
     n = len(frame)
-    other = None if baseline is None else score(baseline, frame, target, task)
+    other = (
+        None
+        if baseline is None
+        else score(baseline, frame, target, task, baseline_uri or "the baseline")
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         metrics = {**candidate.point(), **candidate.latency_ms}

@@ -55,6 +55,13 @@ class LoadedModel:
         """The library's own model object (a ``lightgbm.Booster`` for LightGBM models)."""
         return self._predictor.raw
 
+    def __getattr__(self, name: str) -> Any:
+        """Anything else is the underlying model's (``model.coef_``, ``feature_importances_``),
+        so code written against the fitted object keeps working on the loaded one."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._predictor.raw, name)
+
     def prepare(self, data: Any) -> Any:
         """The input the model will see: checked and converted when there is a signature."""
         if self._meta.signature is None:

@@ -19,6 +19,7 @@ from loopml.errors import InvalidInput, NotFound
 from loopml.evaluation.gates import GateResult, check_gates, parse_gates
 from loopml.evaluation.result import EvaluationResult
 from loopml.registry.evaluations import evaluate
+from loopml.registry.load import resolve
 from loopml.workspace import default_workspace
 
 
@@ -88,11 +89,13 @@ def ci_check(
     task: str | None = None,
     slices: Sequence[str] | None = None,
     baseline: str | None = "champion",
+    name: str | None = None,
 ) -> CheckResult:
     """Evaluate ``model_uri`` on ``data`` and judge its gates against the current ``baseline``.
 
     ``gates``: a list, a YAML file, or (None) the model's declared gates. ``baseline`` names the
-    alias whose holder the comparative gates use (None: no comparison).
+    alias whose holder the comparative gates use (None: no comparison); ``name`` is the
+    registered model a ``runs:/`` candidate would join (found by digest when registered).
     """
     options: dict[str, Any] = {}
     if isinstance(gates, str | Path) and not _looks_like_gate(gates):
@@ -109,16 +112,23 @@ def ci_check(
         or options.get("slices")
         or sorted({g.slice_column for g in parsed if g.slice_column})
     )
-    baseline_uri = _baseline_uri(model_uri, baseline)
+    holder = _baseline(model_uri, baseline, name)
     result = evaluate(
         model_uri,
         data,
         target=target or options.get("target"),
         task=task or options.get("task"),
         slices=slices or None,
-        baseline=baseline_uri,
+        baseline=holder.uri,
     )
     verdicts = tuple(check_gates(parsed, result.scores(), result.baseline_scores()))
+    if holder.unknown is not None:
+        verdicts = tuple(
+            GateResult(v.expression, False, v.value, None, f"cannot be computed: {holder.unknown}")
+            if gate.compares
+            else v
+            for v, gate in zip(verdicts, parsed, strict=True)
+        )
     return CheckResult(all(v.passed for v in verdicts), result.model_uri, verdicts, result)
 
 
@@ -137,17 +147,46 @@ def _declared(model_uri: str) -> list[str]:
     return list(declared.gates) if declared else []
 
 
-def _baseline_uri(model_uri: str, alias: str | None) -> str | None:
-    parsed = parse_model_uri(model_uri)
-    if alias is None or parsed.scheme != "models":
-        return None
+@dataclass(frozen=True)
+class _Baseline:
+    uri: str | None  # the holder to compare with; None when there is none (or it is unknown)
+    unknown: str | None = None  # why the holder cannot be known (comparisons then fail)
+
+
+def _baseline(model_uri: str, alias: str | None, name: str | None) -> _Baseline:
+    """The current holder of ``alias`` for the model being checked, by its registered name."""
+    if alias is None:
+        return _Baseline(None)
     store = default_workspace().store
+    parsed = parse_model_uri(model_uri)
+    if parsed.scheme == "models":
+        name = parsed.name
+        digest = store.models.version(parsed.name, parsed.version, parsed.alias).digest
+    else:
+        digest = resolve(model_uri).digest
+        name = name or _registered_name(digest)
+    if name is None:
+        return _Baseline(
+            None,
+            unknown=f"{model_uri} is not a registered version, so its {alias!r} is unknown; "
+            "pass --name (the registered model it would replace)",
+        )
     try:
-        holder = store.models.version(parsed.name, alias=alias)
-        candidate = store.models.version(parsed.name, parsed.version, parsed.alias)
+        holder = store.models.version(name, alias=alias)
     except NotFound:
-        return None
-    return None if holder.digest == candidate.digest else holder.uri
+        return _Baseline(None)  # nothing holds the alias yet: nothing to be worse than
+    return _Baseline(None if holder.digest == digest else holder.uri)
+
+
+def _registered_name(digest: str) -> str | None:
+    """The registered model a logged model (by digest) is a version of, when exactly one."""
+    store = default_workspace().store
+    names = {
+        model.name
+        for model in store.models.list()
+        if any(v.digest == digest for v in store.models.versions(model.name))
+    }
+    return names.pop() if len(names) == 1 else None
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:

@@ -57,11 +57,21 @@ def subject_of(model_or_uri: Any) -> Subject:
 _TABLE_FILES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """Rows already loaded, with the data version they came from (so they load once)."""
+
+    frame: pd.DataFrame
+    data_version: str | None = None
+
+
 def load_frame(data: Any) -> tuple[pd.DataFrame, str | None]:
     """A DataFrame from a DataFrame, polars/Arrow table, a data version ``name@3``, or a
     CSV/Parquet file (held-out rows that were never versioned: no data version recorded)."""
     from loopml import data as data_api
 
+    if isinstance(data, HeldOut):
+        return data.frame, data.data_version
     if isinstance(data, data_api.DatasetVersion):
         return data_api.get(data), data.ref
     if isinstance(data, str | Path) and Path(data).suffix.lower() in _TABLE_FILES:
@@ -135,7 +145,7 @@ def evaluate(
     frame, data_version = load_frame(data)
     resolved = candidate.resolved
     target = target or (resolved.target if resolved else None)
-    task = task or (resolved.task if resolved else None) or "classification"
+    task = task or (resolved.task if resolved else None)  # None: inferred from the target
     if target is None:
         raise InvalidInput(
             "target is required: the model version does not record its target column",

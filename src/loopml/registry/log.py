@@ -15,6 +15,7 @@ from typing import Any
 from loopml._util.hashing import hash_file
 from loopml._util.paths import normalize_artifact_path
 from loopml.entities import LoggedModel, ModelVersion
+from loopml.evaluation.evaluate import check_task
 from loopml.models import ModelSignature, files_digest, save_model
 from loopml.registry.versions import register_model
 from loopml.store import NewLoggedModel
@@ -53,6 +54,7 @@ def log_model(
     *,
     target: str | None = None,
     data_version: str | None = None,
+    task: str | None = None,
     run_id: str | None = None,
 ) -> ModelInfo:
     """Store ``model`` under ``name`` in the active run (a new run when none is active).
@@ -60,12 +62,24 @@ def log_model(
     The flavor is chosen from the object (scikit-learn with skops, XGBoost and LightGBM in their
     native formats, anything else with ``predict`` as executable cloudpickle code). With
     ``registered_model_name`` the model also becomes that model's next version; ``target`` and
-    ``data_version`` (default: the run's training input) are recorded on the version.
+    ``data_version`` (default: the run's training input) are recorded on the version, and
+    ``task`` ("classification" or "regression") when the flavor cannot tell (python models).
     """
     path = normalize_artifact_path(name, field="name")
     if isinstance(signature, Mapping):
         signature = ModelSignature.from_dict(signature)
-    args = (model, path, signature, input_example, registered_model_name, target, data_version)
+    if task is not None:
+        check_task(task)
+    args = (
+        model,
+        path,
+        signature,
+        input_example,
+        registered_model_name,
+        target,
+        data_version,
+        task,
+    )
     if run_id is None and (active := fluent.active_run()) is not None:
         run_id = active.run_id
     if run_id is not None:
@@ -83,6 +97,7 @@ def _log(
     registered_model_name: str | None,
     target: str | None,
     data_version: str | None,
+    task: str | None,
 ) -> ModelInfo:
     ws = default_workspace()
     with tempfile.TemporaryDirectory(dir=ws.tmp_dir) as scratch:
@@ -105,7 +120,7 @@ def _log(
             files=files,
             signature=meta.signature.to_dict() if meta.signature is not None else None,
             requirements=meta.requirements,
-            task=meta.task,
+            task=task or meta.task,
             classes=meta.classes,
         )
     )

@@ -17,7 +17,7 @@ from loopml.entities import ModelVersion
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.evaluation.gates import GateResult, check_gates, parse_gates
 from loopml.evaluation.result import EvaluationResult
-from loopml.registry.evaluations import evaluate, stored_evaluation
+from loopml.registry.evaluations import HeldOut, evaluate, load_frame, stored_evaluation
 from loopml.registry.events import actor, subject
 from loopml.store import NewEvent
 from loopml.workspace import default_workspace
@@ -76,6 +76,7 @@ def promote(
     force: bool = False,
     reason: str | None = None,
     slices: Sequence[str] | None = None,
+    task: str | None = None,
 ) -> PromotionResult:
     """Move ``alias`` to ``version`` only when every gate passes (or ``force`` with a reason).
 
@@ -106,7 +107,7 @@ def promote(
                 gates=(),
                 reason=f"version {version} already holds {alias!r}",
             )
-        evidence = _evidence(candidate, holder, data, target, slice_columns)
+        evidence = _evidence(candidate, holder, data, target, task, slice_columns)
         results = tuple(
             check_gates(
                 parsed,
@@ -114,11 +115,18 @@ def promote(
                 evidence.baseline.scores() if evidence.baseline else None,
             )
         )
-        if holder is not None and evidence.baseline is None:
+        if evidence.candidate is None:
+            why = "; ".join(evidence.notes) or "no evaluation"
+            results = tuple(
+                GateResult(r.expression, False, None, None, f"cannot be computed: {why}")
+                for r in results
+            )
+        elif holder is not None and evidence.baseline is None:
             # Comparisons against a holder we could not score must fail, not pass as "nothing
             # to compare with": re-judge them with an explicit reason.
             results = tuple(
-                _unjudgeable(r, parsed[i].compares, holder, evidence) for i, r in enumerate(results)
+                _unjudgeable(r, gate.compares, holder, evidence)
+                for r, gate in zip(results, parsed, strict=True)
             )
         passed = all(r.passed for r in results)
         try:
@@ -170,44 +178,59 @@ def _evidence(
     holder: ModelVersion | None,
     data: Any,
     target: str | None,
+    task: str | None,
     slices: Sequence[str],
 ) -> _Evidence:
     """Scores of the candidate and the holder on the same rows: fresh with data, else stored."""
-    if data is not None:
+    if data is None:
+        return _stored_evidence(candidate, holder)
+    frame, data_version = load_frame(data)
+    held_out = HeldOut(frame, data_version)
+    present = [column for column in slices if column in frame.columns]
+    notes: list[str] = [
+        f"slice column {column!r} is not in the data" for column in slices if column not in present
+    ]
+    options: dict[str, Any] = {
+        "target": target or candidate.target,
+        "task": task or candidate.task,
+        "slices": present or None,
+    }
+    try:
         result = evaluate(
-            candidate.uri,
-            data,
-            target=target or candidate.target,
-            task=candidate.task,
-            slices=slices or None,
-            baseline=holder.uri if holder is not None else None,
+            candidate.uri, held_out, baseline=holder.uri if holder else None, **options
         )
-        baseline = None
-        if holder is not None and result.baseline_metrics is not None:
-            baseline = EvaluationResult(
-                model_uri=holder.uri,
-                task=result.task,
-                target=result.target,
-                n_rows=result.n_rows,
-                metrics=result.baseline_metrics,
-                intervals=result.baseline_intervals or {},
-                slices=result.baseline_slices or {},
-                data_version=result.data_version,
-                model_digest=holder.digest,
-                evaluation_id=result.evaluation_id,
-            )
-        return _Evidence(result, baseline)
+    except InvalidInput as exc:
+        if holder is None or not exc.message.startswith(holder.uri):
+            return _Evidence(None, None, (*notes, exc.message))
+        # The holder cannot be scored on these rows: judge the candidate alone, and say why
+        # the comparisons cannot be made.
+        notes.append(f"could not score the current holder: {exc.message}")
+        result = evaluate(candidate.uri, held_out, baseline=None, **options)
+        return _Evidence(result, None, tuple(notes))
+    baseline = None
+    if holder is not None and result.baseline_metrics is not None:
+        baseline = _baseline_part(result, holder)
+    return _Evidence(result, baseline, tuple(notes))
+
+
+def _stored_evidence(candidate: ModelVersion, holder: ModelVersion | None) -> _Evidence:
+    """The candidate's newest stored evaluation, and the holder's on the very same rows."""
     stored = stored_evaluation(candidate.digest)
     if stored is None:
-        return _Evidence(None, None, (f"version {candidate.version} has no stored evaluation",))
+        note = f"version {candidate.version} has no stored evaluation; pass data= to evaluate it"
+        return _Evidence(None, None, (note,))
     if holder is None:
         return _Evidence(stored, None)
-    baseline = stored_evaluation(holder.digest, stored.data_version)
-    if baseline is None and stored.baseline_digest == holder.digest:
+    baseline = None
+    if stored.baseline_digest == holder.digest:
         baseline = _baseline_part(stored, holder)
+    elif stored.data_version is not None:
+        # Rows without a data version (a DataFrame, a file) cannot be matched across
+        # evaluations: only a data version names the same rows twice.
+        baseline = stored_evaluation(holder.digest, stored.data_version)
     notes: tuple[str, ...] = ()
     if baseline is None:
-        where = stored.data_version or "the candidate's evaluation rows"
+        where = stored.data_version or "the unversioned rows of the candidate's evaluation"
         notes = (
             f"version {holder.version} has no evaluation on {where}; pass data= to evaluate both",
         )

@@ -9,17 +9,24 @@ from loopml.reports.charts import (
     matrix_svg,
     scatter_svg,
 )
+from loopml.reports.dag import Dag, DagNode, dag_mermaid, dag_svg, dag_text, layers
 from loopml.reports.html import Html, cell, element, escape, link, page, section, table
 
 __all__ = [
     "CURRENT",
     "REFERENCE",
+    "Dag",
+    "DagNode",
     "Html",
     "bars_svg",
     "cell",
+    "dag_mermaid",
+    "dag_svg",
+    "dag_text",
     "element",
     "escape",
     "histogram_svg",
+    "layers",
     "lines_svg",
     "link",
     "matrix_svg",

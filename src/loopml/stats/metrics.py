@@ -185,7 +185,8 @@ def classification_metrics(data: ClassificationData, weights: Any = None) -> Met
     arrays of shape ``(B,)``.
 
     Binary (two classes): ``precision``, ``recall`` and ``f1`` are those of the positive class
-    ``classes[1]``. With more classes they equal the macro values, so a gate such as
+    ``classes[1]``. With more classes they equal the macro values (averaged over the classes
+    present in the weighted rows, true or predicted, as sklearn does), so a gate such as
     ``f1 >= 0.8`` means the same for any number of classes. With one class (every label the
     same) they are the macro values over that class (1.0 for any positive weight) and ROC AUC
     is NaN. Division by zero gives 0 (sklearn's ``zero_division=0``).
@@ -208,8 +209,11 @@ def classification_metrics(data: ClassificationData, weights: Any = None) -> Met
         recall = _divide(correct, truth)
         f1 = _divide(2 * correct, predicted + truth)
         out: dict[str, np.ndarray] = {"accuracy": correct.sum(axis=1) / total}
+        # Macro averages run over the labels present in these rows (true or predicted), as
+        # sklearn's do: a class absent from a slice or a resample does not count as a zero.
+        present = (truth > 0) | (predicted > 0)
         for name, per_class in (("precision", precision), ("recall", recall), ("f1", f1)):
-            macro = per_class.mean(axis=1)
+            macro = (per_class * present).sum(axis=1) / present.sum(axis=1)
             out[name] = per_class[:, 1] if k == 2 else macro
             out[f"{name}_macro"] = macro
         if data.proba is not None:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from loopml.entities import (
     ArtifactFile,
+    CacheEntry,
     DataKind,
     DataRef,
     Dataset,
@@ -30,6 +31,7 @@ from loopml.entities import (
     RegisteredModel,
     Run,
     RunStatus,
+    StepRecord,
     ViewType,
 )
 
@@ -461,3 +463,35 @@ class EvaluationRepository(ABC):
     @abstractmethod
     def for_run(self, run_id: str) -> builtins.list[EvaluationRecord]:
         """Evaluations stored with a run, oldest first."""
+
+
+class PipelineRepository(ABC):
+    """The step cache and the record of every step of every pipeline run."""
+
+    @abstractmethod
+    def cache_get(self, cache_key: str) -> CacheEntry | None:
+        """The outputs stored under a cache key, or None."""
+
+    @abstractmethod
+    def cache_put(self, entry: CacheEntry) -> None:
+        """Store (or replace) the outputs of a cache key."""
+
+    @abstractmethod
+    def cache_delete(self, cache_key: str) -> None:
+        """Forget a cache key (its outputs are gone)."""
+
+    @abstractmethod
+    def save_step(self, record: StepRecord) -> None:
+        """Insert or update one step of a pipeline run."""
+
+    @abstractmethod
+    def steps(self, pipeline_run_id: str) -> builtins.list[StepRecord]:
+        """The steps of a pipeline run, in the order they were planned."""
+
+    @abstractmethod
+    def previous_step(self, pipeline: str, step_name: str, before_run_id: str) -> StepRecord | None:
+        """The newest finished record of this step in an earlier run of the same pipeline."""
+
+    @abstractmethod
+    def referenced_digests(self) -> set[str]:
+        """Every blob a cache entry's outputs need."""

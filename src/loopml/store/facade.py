@@ -19,6 +19,7 @@ from loopml.store.base import (
     ExperimentRepository,
     MetricRepository,
     ModelRepository,
+    PipelineRepository,
     RecordRepository,
     RunRepository,
 )
@@ -30,6 +31,7 @@ from loopml.store.experiments import SqlExperiments
 from loopml.store.metrics import SqlMetrics
 from loopml.store.migrations import HEAD
 from loopml.store.models import SqlModels
+from loopml.store.pipelines import SqlPipelines
 from loopml.store.records import SqlRecords
 from loopml.store.runs import SqlRuns
 from loopml.store.tables import artifacts, latest_metrics, metrics, params, runs, tags
@@ -49,6 +51,7 @@ class Store:
     models: ModelRepository
     events: EventRepository
     evaluations: EvaluationRepository
+    pipelines: PipelineRepository
 
     @property
     def url(self) -> str:
@@ -68,11 +71,12 @@ class Store:
         return self.runs.fail_dead(hostname(), pid_alive, stale_before)
 
     def referenced_digests(self) -> set[str]:
-        """Every blob a run artifact, data version or model version needs (``gc`` keeps them)."""
+        """Every blob that runs, data and model versions or cached steps need (gc keeps them)."""
         return (
             self.artifacts.referenced_digests()
             | self.datasets.referenced_digests()
             | self.models.referenced_digests()
+            | self.pipelines.referenced_digests()
         )
 
     def locate(self, digest: str) -> list[tuple[str, str]]:
@@ -114,6 +118,7 @@ def open_store(uri: str, *, busy_timeout: float = 60.0, upgrade: bool = True) ->
         models=SqlModels(db),
         events=SqlEvents(db),
         evaluations=SqlEvaluations(db),
+        pipelines=SqlPipelines(db),
     )
     if upgrade:
         store.upgrade()

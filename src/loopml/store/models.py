@@ -2,8 +2,10 @@
 
 Version numbers are assigned under a lock on the registered model's row (``BEGIN IMMEDIATE`` on
 SQLite, ``SELECT … FOR UPDATE`` on PostgreSQL), so concurrent registrations get 1, 2, 3… with no
-gaps or duplicates. An alias move and the event recording it share one transaction, and a move
-may be a compare-and-set, so two promotions racing cannot both believe they won.
+gaps or duplicates; the row keeps the highest number given, so a deleted version's number is
+never given again (old events and CI summaries keep naming the model they named). An alias move
+and the event recording it share one transaction, and a move may be a compare-and-set, so two
+promotions racing cannot both believe they won.
 """
 
 from __future__ import annotations
@@ -321,16 +323,14 @@ class SqlModels(ModelRepository):
                     hint="log the model with loopml.log_model first",
                 )
             model = _ensure_model(conn, name)
-            latest = conn.execute(
-                sa.select(sa.func.max(_V.c.version)).where(_V.c.model_pk == model.model_pk)
-            ).scalar()
+            number = int(model.last_version) + 1
             meta = json.loads(logged.meta)
             now = now_ms()
             pk = conn.execute(
                 _V.insert()
                 .values(
                     model_pk=model.model_pk,
-                    version=(latest or 0) + 1,
+                    version=number,
                     model_id=logged.model_id,
                     run_id=logged.run_id,
                     source=f"runs:/{logged.run_id}/{logged.path}",
@@ -352,7 +352,9 @@ class SqlModels(ModelRepository):
                 .returning(_V.c.pk)
             ).scalar_one()
             conn.execute(
-                _R.update().where(_R.c.model_pk == model.model_pk).values(last_updated_time=now)
+                _R.update()
+                .where(_R.c.model_pk == model.model_pk)
+                .values(last_updated_time=now, last_version=number)
             )
             return _version(conn.execute(_V.select().where(_V.c.pk == pk)).one(), name, ())
 

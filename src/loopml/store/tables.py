@@ -198,6 +198,8 @@ registered_models = sa.Table(
     sa.Column("tags", sa.Text, nullable=False),
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.Column("last_updated_time", sa.BigInteger, nullable=False),
+    # The highest number ever given: deleting the newest version never frees its number.
+    sa.Column("last_version", sa.Integer, nullable=False, server_default="0"),
 )
 
 # A version copies its manifest from the logged model, so it stays loadable (and its blobs stay
@@ -279,4 +281,41 @@ evaluations = sa.Table(
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.Index("ix_evaluations_model_digest_data_version", "model_digest", "data_version"),
     sa.Index("ix_evaluations_run_id", "run_id"),
+)
+
+# A step's outputs by cache key: the digest of its source, params, inputs and materializers.
+step_cache = sa.Table(
+    "step_cache",
+    metadata,
+    sa.Column("cache_key", sa.String(64), primary_key=True),
+    sa.Column("step_name", sa.String(256), nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=False),
+    sa.Column("outputs", sa.Text, nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+)
+
+# One row per step of a pipeline run: what happened to it and why (``loopml pipeline explain``).
+pipeline_steps = sa.Table(
+    "pipeline_steps",
+    metadata,
+    sa.Column("pk", BigIntKey, primary_key=True, autoincrement=True),
+    sa.Column("pipeline_run_id", sa.String(32), nullable=False),
+    sa.Column("pipeline", sa.String(256), nullable=False),
+    sa.Column("step_name", sa.String(256), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("cached", sa.Boolean, nullable=False),
+    sa.Column("cache_key", sa.String(64)),
+    sa.Column("step_run_id", sa.String(32)),
+    sa.Column("source_run_id", sa.String(32)),
+    sa.Column("reason", sa.Text),
+    sa.Column("key_parts", sa.Text),
+    sa.Column("outputs", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("start_time", sa.BigInteger),
+    sa.Column("end_time", sa.BigInteger),
+    sa.UniqueConstraint(
+        "pipeline_run_id", "step_name", name="uq_pipeline_steps_pipeline_run_id_step_name"
+    ),
+    sa.Index("ix_pipeline_steps_pipeline_step_name_pk", "pipeline", "step_name", "pk"),
 )

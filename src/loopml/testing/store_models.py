@@ -129,6 +129,8 @@ class ModelStoreConformance:
             store.models.delete_version("m", 1)
         store.models.delete_version("m", 2)
         assert [v.version for v in store.models.versions("m")] == [1]
+        again = store.models.add_version("m", NewModelVersion(logged(store, char="c")))
+        assert again.version == 3  # a deleted number is never given again
 
     def test_version_updates_and_referenced_blobs(self, store: Store) -> None:
         store.models.add_version("m", NewModelVersion(logged(store, char="c")))

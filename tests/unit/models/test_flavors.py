@@ -337,3 +337,25 @@ def test_save_into_an_existing_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
     meta = save_model(Linear(), tmp_path / "m")
     assert folder_manifest(tmp_path / "m").keys() == {*meta.files, MODEL_META_FILE}
+
+
+def test_the_same_sklearn_model_saves_to_the_same_bytes_in_another_process(tmp_path: Path) -> None:
+    """skops names arrays after memory addresses; the saved file must not (pipelines cache it)."""
+    code = (
+        "import sys, numpy as np\n"
+        "from sklearn.ensemble import RandomForestClassifier\n"
+        "from loopml.models import save_model\n"
+        "X = np.random.default_rng(0).normal(size=(40, 3))\n"
+        "model = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, [0, 1] * 20)\n"
+        "print(save_model(model, sys.argv[1]).files['model.skops'])\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / f"m{i}")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for i in range(2)
+    }
+    assert len(digests) == 1

@@ -440,3 +440,19 @@ def test_r2_is_nan_when_rounding_hides_a_constant_target() -> None:
     batch = np.array([[1.0, 2, 3, 0, 0, 0], [1, 1, 1, 1, 1, 1]])
     r2 = np.asarray(regression_metrics(y, y + 0.1, batch)["r2"])
     assert math.isnan(r2[0]) and not math.isnan(r2[1])
+
+
+def test_macro_averages_skip_classes_absent_from_the_rows() -> None:
+    """A model knows three classes; the rows hold two: sklearn averages over those two."""
+    from sklearn.metrics import f1_score, precision_score, recall_score
+
+    y_true = np.array(["hi", "mid", "mid", "hi", "mid"])
+    y_pred = np.array(["hi", "mid", "hi", "hi", "mid"])
+    data = encode_classification(y_true, y_pred, classes=["hi", "lo", "mid"])
+    found = classification_metrics(data)
+    assert found["f1_macro"] == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    assert found["f1"] == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    assert found["precision_macro"] == pytest.approx(
+        precision_score(y_true, y_pred, average="macro")
+    )
+    assert found["recall_macro"] == pytest.approx(recall_score(y_true, y_pred, average="macro"))

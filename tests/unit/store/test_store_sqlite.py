@@ -11,6 +11,7 @@ from loopml.store import Store, open_store
 from loopml.testing.store import StoreConformance
 from loopml.testing.store_datasets import DatasetStoreConformance
 from loopml.testing.store_models import ModelStoreConformance
+from loopml.testing.store_pipelines import PipelineStoreConformance
 
 
 @pytest.fixture
@@ -20,7 +21,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-class TestSqliteStore(StoreConformance, DatasetStoreConformance, ModelStoreConformance):
+class TestSqliteStore(
+    StoreConformance, DatasetStoreConformance, ModelStoreConformance, PipelineStoreConformance
+):
     pass
 
 

@@ -7,8 +7,10 @@ as ``trusted=`` on load, exactly those: a file that asks for any other type is r
 from __future__ import annotations
 
 import io
+import json
 import logging
 import pickle
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +53,7 @@ def save(model: Any, folder: Path) -> SavedFlavor:
     try:
         import skops.io as sio
 
-        sio.dump(model, folder / SKOPS_FILE)
+        (folder / SKOPS_FILE).write_bytes(_stable_zip(sio.dumps(model)))
         extra["trusted_types"] = sorted(sio.get_untrusted_types(file=folder / SKOPS_FILE))
         return SavedFlavor(
             "skops", False, requirements(["scikit-learn", "skops"]), task, classes, extra
@@ -62,6 +64,53 @@ def save(model: Any, folder: Path) -> SavedFlavor:
     with (folder / PICKLE_FILE).open("wb") as out:
         pickle.dump(model, out, protocol=pickle.HIGHEST_PROTOCOL)
     return SavedFlavor("pickle", True, requirements(["scikit-learn"]), task, classes, extra)
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """The same skops archive, byte for byte the same for the same model.
+
+    skops names arrays and memo entries after ``id()`` of the objects (a memory address) and
+    dates each zip entry; pipelines cache on a model's digest, so both are made canonical:
+    ids become 1, 2, 3… in schema order, entries are dated 1980-01-01 and written in order.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        schema = json.loads(source.read("schema.json"))
+        ids: dict[int, int] = {}
+        _renumber(schema, ids)
+        members = {name: source.read(name) for name in source.namelist() if name != "schema.json"}
+        compress = {i.filename: i.compress_type for i in source.infolist()}
+    renamed = {}
+    for name, payload in members.items():
+        stem, dot, suffix = name.partition(".")
+        key = f"{ids[int(stem)]}{dot}{suffix}" if stem.isdigit() and int(stem) in ids else name
+        renamed[key] = (payload, compress[name])
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        schema_info = zipfile.ZipInfo("schema.json", date_time=(1980, 1, 1, 0, 0, 0))
+        schema_info.compress_type = compress["schema.json"]
+        target.writestr(schema_info, json.dumps(schema, indent=2, sort_keys=True))
+        for name in sorted(renamed):
+            payload, kind = renamed[name]
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = kind
+            target.writestr(info, payload)
+    return out.getvalue()
+
+
+def _renumber(node: Any, ids: dict[int, int]) -> None:
+    """Replace every ``__id__`` (and the array file named after it) by its order of appearance."""
+    if isinstance(node, dict):
+        if isinstance(node.get("__id__"), int):
+            old = node["__id__"]
+            node["__id__"] = ids.setdefault(old, len(ids) + 1)
+            file = node.get("file")
+            if isinstance(file, str) and file.partition(".")[0] == str(old):
+                node["file"] = f"{node['__id__']}.{file.partition('.')[2]}"
+        for value in node.values():
+            _renumber(value, ids)
+    elif isinstance(node, list):
+        for value in node:
+            _renumber(value, ids)
 
 
 def load(folder: Path, meta: ModelMeta) -> SklearnPredictor:

@@ -213,7 +213,7 @@ def test_skops_failure_falls_back_to_pickle_marked_executable(
     def refuse(*_: Any, **__: Any) -> None:
         raise TypeError("skops cannot save this")
 
-    monkeypatch.setattr(skops_io, "dump", refuse)
+    monkeypatch.setattr(skops_io, "dumps", refuse)
     X, y = data
     model = LogisticRegression().fit(X, y)
     run_id = only_run().info.run_id

@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("tags", sa.Text, nullable=False),
         sa.Column("creation_time", sa.BigInteger, nullable=False),
         sa.Column("last_updated_time", sa.BigInteger, nullable=False),
+        sa.Column("last_version", sa.Integer, nullable=False, server_default="0"),
         sa.PrimaryKeyConstraint("model_pk", name="pk_registered_models"),
         sa.UniqueConstraint("name", name="uq_registered_models_name"),
     )
