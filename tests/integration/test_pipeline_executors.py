@@ -116,3 +116,13 @@ def test_a_pipeline_killed_mid_step_resumes_from_that_step(tmp_path: Path) -> No
     assert resumed.returncode == 0, resumed.stderr
     steps = __import__("json").loads(resumed.stdout)["steps"]
     assert (steps["first"]["cached"], steps["second"]["cached"]) == (True, False)
+
+
+def test_a_running_scheduler_is_reached_by_its_address(flow: Any) -> None:
+    from distributed import LocalCluster
+
+    local = run_pipeline(flow(), cache=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address.replace("tcp://", "dask://")
+        remote = run_pipeline(flow(), executor=address, cache=False)
+    assert remote.steps["join"].output_digests == local.steps["join"].output_digests
