@@ -126,3 +126,59 @@ def test_a_running_scheduler_is_reached_by_its_address(flow: Any) -> None:
         address = cluster.scheduler_address.replace("tcp://", "dask://")
         remote = run_pipeline(flow(), executor=address, cache=False)
     assert remote.steps["join"].output_digests == local.steps["join"].output_digests
+
+
+CHAINED = textwrap.dedent(
+    """
+    import os, loopml
+    import first_helper
+
+    @loopml.step
+    def use() -> int:
+        return first_helper.f()
+
+    @loopml.step
+    def die(value: int) -> int:
+        os._exit(3)
+
+    @loopml.pipeline
+    def flow():
+        return use()
+
+    @loopml.pipeline
+    def dying():
+        return die(use())
+    """
+)
+
+
+@pytest.fixture
+def chained(tmp_home: Path) -> Path:
+    root = tmp_home.parent / "sub"
+    root.mkdir()
+    for name in ("first_helper", "second_helper"):
+        sys.modules.pop(name, None)
+    (root / "first_helper.py").write_text(
+        "import second_helper\n\ndef f():\n    return second_helper.g() + 1\n"
+    )
+    (root / "second_helper.py").write_text("def g():\n    return 41\n")
+    (root / "chained.py").write_text(CHAINED)
+    return root
+
+
+def test_helpers_of_helpers_travel_to_dask_workers(chained: Path) -> None:
+    result = run_pipeline(
+        load_pipeline("chained.py:flow", root=chained), executor="dask-local", jobs=1, cache=False
+    )
+    assert result.output == 42
+
+
+def test_a_dying_worker_fails_its_step_not_the_driver(chained: Path) -> None:
+    from loopml.pipelines import PipelineFailed
+
+    with pytest.raises(PipelineFailed, match="the worker failed") as caught:
+        run_pipeline(
+            load_pipeline("chained.py:dying", root=chained), executor="processes", cache=False
+        )
+    steps = caught.value.run.steps
+    assert (steps["use"].status, steps["die"].status) == ("finished", "failed")

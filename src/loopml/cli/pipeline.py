@@ -144,6 +144,7 @@ def run(
         print_json(_run_json(result))
         return
     reused = sum(1 for s in result.steps.values() if s.cached)
+    console.print()
     console.print(
         f"pipeline run {result.run_id} finished: {len(result.steps) - reused} ran, {reused} reused"
     )

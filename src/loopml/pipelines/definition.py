@@ -13,8 +13,11 @@ import functools
 import inspect
 import json
 import re
+import types
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path, PurePath
 from typing import Any, get_type_hints
 
 from loopml.errors import InvalidInput
@@ -50,13 +53,88 @@ class StepCall:
 
     @property
     def upstream(self) -> dict[str, Handle]:
-        """Argument name → handle, for the arguments that come from other steps."""
-        return {k: v for k, v in self.arguments.items() if isinstance(v, Handle)}
+        """Input name → handle, for the arguments that come from other steps.
+
+        A list, tuple or dict of step outputs (fan-in) gives one input per element, named
+        ``parts[0]``, ``parts[1]`` … or ``by_name[key]``.
+        """
+        found: dict[str, Handle] = {}
+        for name, value in self.arguments.items():
+            if isinstance(value, Handle):
+                found[name] = value
+            elif _holds_handles(value):
+                for key, handle in _elements(value):
+                    found[f"{name}[{key}]"] = handle
+        return found
+
+    @property
+    def composites(self) -> dict[str, tuple[str, list[str]]]:
+        """Fan-in arguments: name → (``list``/``tuple``/``dict``, element keys in order)."""
+        return {
+            name: (
+                type(value).__name__ if not isinstance(value, dict) else "dict",
+                [key for key, _ in _elements(value)],
+            )
+            for name, value in self.arguments.items()
+            if _holds_handles(value)
+        }
 
     @property
     def constants(self) -> dict[str, Any]:
         """Argument name → value, for the arguments given as plain values (the step's params)."""
-        return {k: v for k, v in self.arguments.items() if not isinstance(v, Handle)}
+        return {
+            k: v
+            for k, v in self.arguments.items()
+            if not isinstance(v, Handle) and not _holds_handles(v)
+        }
+
+
+def _holds_handles(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return any(isinstance(v, Handle) for v in value)
+    if isinstance(value, dict):
+        return any(isinstance(v, Handle) for v in value.values())
+    return False
+
+
+def _elements(value: Any) -> list[tuple[str, Handle]]:
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    return [(str(key), handle) for key, handle in items]
+
+
+def _check_fan_in(step: str, name: str, value: Any) -> None:
+    """Step outputs inside an argument: a flat list, tuple or dict of them, nothing else."""
+    if isinstance(value, list | tuple | dict):
+        elements = list(value.values()) if isinstance(value, dict) else list(value)
+        handles = [v for v in elements if isinstance(v, Handle)]
+        if handles and len(handles) != len(elements):
+            raise InvalidInput(
+                f"argument {name!r} of step {step!r} mixes step outputs and plain values",
+                field=name,
+                hint="pass the plain values as a separate argument",
+            )
+        if isinstance(value, dict) and handles and not all(isinstance(k, str) for k in value):
+            raise InvalidInput(
+                f"argument {name!r} of step {step!r} is a dict of step outputs with non-text keys",
+                field=name,
+            )
+        for element in elements:
+            if not isinstance(element, Handle) and _nested_handle(element):
+                raise InvalidInput(
+                    f"argument {name!r} of step {step!r} nests step outputs more than one level",
+                    field=name,
+                    hint="pass a flat list, tuple or dict of step outputs",
+                )
+
+
+def _nested_handle(value: Any) -> bool:
+    if isinstance(value, Handle):
+        return True
+    if isinstance(value, list | tuple):
+        return any(_nested_handle(v) for v in value)
+    if isinstance(value, dict):
+        return any(_nested_handle(v) for v in value.values())
+    return False
 
 
 @dataclass
@@ -129,6 +207,8 @@ class Step:
                 field=self.name,
             ) from None
         bound.apply_defaults()
+        for argument, value in bound.arguments.items():
+            _check_fan_in(self.name, argument, value)
         name = _unique(self.name, {c.name for c in graph.calls})
         graph.calls.append(StepCall(name, self, dict(bound.arguments)))
         if len(self.outputs) == 1:
@@ -269,29 +349,55 @@ def _hints(func: Callable[..., Any]) -> dict[str, Any]:
 
 
 def _convert(parameter: Parameter, value: Any, pipeline_name: str) -> Any:
-    """A CLI string (or a value) as the parameter's annotated type."""
+    """A CLI string (or a value) as the parameter's annotated type (or its default's type)."""
     kind = parameter.annotation
-    if not isinstance(value, str) or kind in (Any, str, inspect.Parameter.empty):
+    if kind in (Any, inspect.Parameter.empty) and parameter.default is not None:
+        kind = type(parameter.default)
+    if not isinstance(value, str):
         return value
     try:
-        if kind is bool:
-            lowered = value.strip().lower()
-            if lowered in ("true", "1", "yes", "on"):
-                return True
-            if lowered in ("false", "0", "no", "off"):
-                return False
-            raise ValueError(value)
-        if kind in (int, float):
-            return kind(value)
-        return json.loads(value)
-    except ValueError:
-        type_name = getattr(kind, "__name__", str(kind))
+        return _from_text(kind, value)
+    except (ValueError, TypeError):
+        type_name = getattr(kind, "__name__", None) or str(kind).replace("typing.", "")
         raise InvalidInput(
             f"parameter {parameter.name!r} of pipeline {pipeline_name!r} must be {type_name}, "
             f"got {value!r}",
             field=parameter.name,
             value=value,
         ) from None
+
+
+def _from_text(kind: Any, value: str) -> Any:
+    origin, arguments = typing.get_origin(kind), typing.get_args(kind)
+    if kind in (Any, str, inspect.Parameter.empty):
+        return value
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in arguments if a is not type(None)]
+        if value.strip().lower() in ("none", "null") and len(options) < len(arguments):
+            return None
+        for option in options:
+            try:
+                return _from_text(option, value)
+            except (ValueError, TypeError):
+                continue
+        raise ValueError(value)
+    if origin is typing.Literal:
+        for choice in arguments:
+            if str(choice) == value:
+                return choice
+        raise ValueError(value)
+    if kind is bool:
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes", "on"):
+            return True
+        if lowered in ("false", "0", "no", "off"):
+            return False
+        raise ValueError(value)
+    if kind in (int, float):
+        return kind(value)
+    if kind is Path or (isinstance(kind, type) and issubclass(kind, PurePath)):
+        return kind(value)
+    return json.loads(value)
 
 
 def _unique(name: str, taken: set[str]) -> str:

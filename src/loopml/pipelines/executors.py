@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import sys
-import types
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 from loopml.errors import BackendUnavailable, InvalidInput
-from loopml.pipelines.fingerprint import is_project_module
+from loopml.pipelines.fingerprint import project_modules
 from loopml.pipelines.worker import StepOutcome, StepTask, default_jobs, execute, execute_payload
 
 EXECUTORS = ("local", "processes", "dask-local", "dask://host:port")
@@ -139,6 +138,9 @@ class DaskExecutor(Executor):
     def wait(self, handles: Sequence[Any]) -> list[Any]:
         from distributed import wait as dask_wait
 
+        settled = [h for h in handles if isinstance(h, Future) and h.done()]
+        if settled:  # tasks that failed before reaching Dask
+            return settled
         done, _ = dask_wait(list(handles), return_when="FIRST_COMPLETED")  # type: ignore[no-untyped-call]
         return list(done)
 
@@ -160,18 +162,10 @@ def pickled(task: StepTask) -> bytes:
     """
     import cloudpickle
 
-    func = task.func
-    candidates = [func, *getattr(func, "__globals__", {}).values()]
-    for value in candidates:
-        module = (
-            value
-            if isinstance(value, types.ModuleType)
-            else sys.modules.get(getattr(value, "__module__", None) or "")
-        )
-        if module is None or module.__name__ == "__main__" or not is_project_module(module):
-            continue
-        with contextlib.suppress(ValueError, TypeError):
-            cloudpickle.register_pickle_by_value(module)
+    for module in project_modules(task.func):
+        if module.__name__ != "__main__":
+            with contextlib.suppress(ValueError, TypeError):
+                cloudpickle.register_pickle_by_value(module)
     data: bytes = cloudpickle.dumps(task)
     return data
 

@@ -9,6 +9,8 @@ it, while upgrading pandas does not (package versions are not part of the key; p
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.util
 import inspect
 import sys
 import sysconfig
@@ -28,48 +30,145 @@ _EXCLUDED_ROOTS = tuple(
 _LOOPML_ROOT = str(Path(__file__).resolve().parents[1])
 
 
+LOADED_PREFIX = "loopml_pipeline_"  # module names the CLI gives pipeline files it loads
+_MISSING = object()
+_MAX_CONSTANT = 10_000  # characters of repr: bigger module-level values are not fingerprinted
+
+
 def code_digests(func: Callable[..., Any]) -> dict[str, str]:
-    """``module.qualname`` → syntax-tree digest, for ``func`` and the project code it calls."""
-    found: dict[str, str] = {}
-    _visit(func, found)
-    return dict(sorted(found.items()))
+    """``module.qualname`` → syntax-tree digest, for ``func`` and the project code it calls.
+
+    Module-level constants the code reads (``THRESHOLD = 3``) count too, as ``value:`` digests.
+    """
+    walk = _Walk()
+    walk.visit(func)
+    return dict(sorted(walk.digests.items()))
 
 
-def _visit(obj: Any, found: dict[str, str]) -> None:
-    target = inspect.unwrap(getattr(obj, "func", obj)) if _is_step(obj) else inspect.unwrap(obj)
-    name = f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', '?')}"
-    if name in found:
-        return
-    found[name] = _tree_digest(target)
-    if inspect.isclass(target):
-        members = [m for m in vars(target).values() if inspect.isfunction(m)]
-        for member in members:
-            _visit_calls(member, found)
-        return
-    _visit_calls(target, found)
+def project_modules(func: Callable[..., Any]) -> list[types.ModuleType]:
+    """The project's modules ``func`` reaches, directly or through the modules they import."""
+    walk = _Walk()
+    walk.visit(func)
+    pending = list(walk.modules.values())
+    seen = dict(walk.modules)
+    while pending:
+        module = pending.pop()
+        for value in list(vars(module).values()):
+            found = value if isinstance(value, types.ModuleType) else _module_of(value)
+            if found is not None and found.__name__ not in seen and is_project_module(found):
+                seen[found.__name__] = found
+                pending.append(found)
+    return [seen[name] for name in sorted(seen)]
 
 
-def _visit_calls(func: Any, found: dict[str, str]) -> None:
-    code = getattr(func, "__code__", None)
-    namespace = getattr(func, "__globals__", {})
-    if code is None:
-        return
-    closure = {
-        n: c.cell_contents
-        for n, c in zip(code.co_freevars, getattr(func, "__closure__", None) or (), strict=False)
-        if _cell_filled(c)
-    }
-    for name in _names(code):
-        for value in (closure.get(name), namespace.get(name)):
-            if value is None:
+def _module_of(value: Any) -> types.ModuleType | None:
+    if not (inspect.isfunction(value) or inspect.isclass(value) or _is_step(value)):
+        return None
+    return sys.modules.get(getattr(value, "__module__", "") or "")
+
+
+def label(module_name: str, name: str) -> str:
+    """``module.name`` with the CLI's loading prefix removed, so a file's functions are keyed
+    the same whether the CLI loaded it or Python imported it."""
+    return f"{module_name.removeprefix(LOADED_PREFIX)}.{name}"
+
+
+class _Walk:
+    def __init__(self) -> None:
+        self.digests: dict[str, str] = {}
+        self.modules: dict[str, types.ModuleType] = {}
+
+    def visit(self, obj: Any) -> None:
+        target = inspect.unwrap(getattr(obj, "func", obj)) if _is_step(obj) else inspect.unwrap(obj)
+        module_name = getattr(target, "__module__", None) or "?"
+        key = label(module_name, getattr(target, "__qualname__", "?"))
+        if key in self.digests:
+            return
+        self.digests[key] = _tree_digest(target)
+        module = sys.modules.get(module_name)
+        if module is not None and is_project_module(module):
+            self.modules[module.__name__] = module
+        if inspect.isclass(target):
+            for member in vars(target).values():
+                if inspect.isfunction(member):
+                    self.calls(member)
+            return
+        self.calls(target)
+
+    def calls(self, func: Any) -> None:
+        code = getattr(func, "__code__", None)
+        namespace = getattr(func, "__globals__", {})
+        if code is None:
+            return
+        closure = {
+            n: c.cell_contents
+            for n, c in zip(
+                code.co_freevars, getattr(func, "__closure__", None) or (), strict=False
+            )
+            if _cell_filled(c)
+        }
+        names = list(dict.fromkeys(_names(code)))
+        module_name = namespace.get("__name__", "?")
+        for name in names:
+            value = closure.get(name, namespace.get(name, _MISSING))
+            if value is _MISSING:
+                value = _imported_inside(name)  # `import helpers` in the function's body
+            if value is _MISSING:
                 continue
-            if isinstance(value, types.ModuleType) and is_project_module(value):
-                for attribute in _names(code):
-                    member = getattr(value, attribute, None)
-                    if member is not None and _is_project_callable(member):
-                        _visit(member, found)
+            if isinstance(value, types.ModuleType):
+                if is_project_module(value):
+                    self.modules[value.__name__] = value
+                    for attribute in names:
+                        member = getattr(value, attribute, _MISSING)
+                        self._member(value.__name__, attribute, member)
             elif _is_project_callable(value):
-                _visit(value, found)
+                self.visit(value)
+            elif name in namespace and _is_constant(value):
+                self.digests[label(module_name, name)] = _value_digest(value)
+
+    def _member(self, module_name: str, name: str, member: Any) -> None:
+        if member is _MISSING:
+            return
+        if _is_project_callable(member):
+            self.visit(member)
+        elif _is_constant(member):
+            self.digests[label(module_name, name)] = _value_digest(member)
+
+
+def _imported_inside(name: str) -> Any:
+    """A project module a function imports in its own body (absent from its globals)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return module if is_project_module(module) else _MISSING
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return _MISSING
+    if spec is None or not spec.origin or not _project_file(spec.origin):
+        return _MISSING
+    try:
+        return importlib.import_module(name)
+    except Exception:  # a module that fails to import: the step itself will say so
+        return _MISSING
+
+
+def _is_constant(value: Any) -> bool:
+    if isinstance(value, bool | int | float | str | bytes) or value is None:
+        return len(repr(value)) <= _MAX_CONSTANT
+    if isinstance(value, list | tuple | frozenset | set | dict):
+        try:
+            text = repr(value)
+        except Exception:
+            return False
+        return len(text) <= _MAX_CONSTANT and all(
+            _is_constant(v) for v in (value.values() if isinstance(value, dict) else value)
+        )
+    return False
+
+
+def _value_digest(value: Any) -> str:
+    text = repr(sorted(value, key=repr) if isinstance(value, set | frozenset) else value)
+    return "value:" + hash_bytes(text.encode())
 
 
 def _cell_filled(cell: Any) -> bool:

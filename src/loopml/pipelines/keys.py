@@ -92,11 +92,12 @@ def changes(current: Mapping[str, Any], previous: Mapping[str, Any]) -> list[str
     old_code, new_code = previous.get("code", {}), current.get("code", {})
     for name in sorted(set(old_code) | set(new_code)):
         if name not in old_code:
-            found.append(f"now calls `{_function(name)}`")
+            found.append(f"now uses `{_function(name)}`")
         elif name not in new_code:
-            found.append(f"no longer calls `{_function(name)}`")
+            found.append(f"no longer uses `{_function(name)}`")
         elif old_code[name] != new_code[name]:
-            found.append(f"source of `{_function(name)}` changed")
+            what = "value" if str(new_code[name]).startswith("value:") else "source"
+            found.append(f"{what} of `{_function(name)}` changed")
     old_params, new_params = previous.get("params", {}), current.get("params", {})
     for name in sorted(set(old_params) | set(new_params)):
         if old_params.get(name) != new_params.get(name):

@@ -55,11 +55,11 @@ def _module(location: str, base: Path) -> Any:
             raise InvalidInput(f"cannot import {location}", field="pipeline", value=location)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        sys.path.insert(0, str(path.parent))  # so the file's own imports of siblings work
-        try:
-            spec.loader.exec_module(module)
-        finally:
-            sys.path.remove(str(path.parent))
+        # The file's folder stays importable: its steps may import sibling modules when they
+        # run (in their bodies), long after the file itself was loaded.
+        if str(path.parent) not in sys.path:
+            sys.path.insert(0, str(path.parent))
+        spec.loader.exec_module(module)
         return module
     try:
         return importlib.import_module(location)

@@ -444,6 +444,40 @@ def _where(path: list[str | int]) -> str:
 
 
 @dataclass(frozen=True)
+class MappingMaterializer:
+    """A dict with text keys whose values are not all JSON-able (``{"train": df, "test": df}``):
+    each value saved by its own materializer into a numbered sub-folder."""
+
+    name: str = "mapping"
+    version: str = "1"
+
+    def can_save(self, value: Any) -> bool:
+        if not isinstance(value, dict) or not value:
+            return False
+        if not all(isinstance(k, str) for k in value):
+            return False
+        try:
+            for item in value.values():
+                materializer_for(item)
+        except InvalidInput:
+            return False
+        return True
+
+    def save(self, value: Any, folder: Path) -> dict[str, Any]:
+        items = []
+        for index, item in enumerate(value.values()):
+            items.append(save_value(item, folder / str(index)).to_dict())
+        return {"keys": list(value), "items": items}
+
+    def load(self, folder: Path, meta: Mapping[str, Any]) -> Any:
+        keys = list(meta.get("keys", []))
+        items = list(meta.get("items", []))
+        return {
+            key: load_value(folder / str(index), SavedValue.from_dict(item))
+            for index, (key, item) in enumerate(zip(keys, items, strict=True))
+        }
+
+
 class ModelMaterializer:
     """A model (anything with ``predict``) via ``loopml.models.save_model``; loads a LoadedModel.
 
@@ -575,6 +609,7 @@ BUILTINS: tuple[Materializer, ...] = (
     ArrowMaterializer(),
     NumpyMaterializer(),
     JsonMaterializer(),
+    MappingMaterializer(),
     ModelMaterializer(),
     FileMaterializer(),
     FolderMaterializer(),

@@ -9,10 +9,14 @@ traceback stored, and leaves every finished step cached, so running again resume
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sys
 import tempfile
+import traceback
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,8 +27,9 @@ from loopml.entities import CacheEntry, RunStatus, StepRecord
 from loopml.errors import LoopMLError
 from loopml.pipelines.definition import Graph, Pipeline, StepCall
 from loopml.pipelines.executors import Executor, make_executor
+from loopml.pipelines.fingerprint import LOADED_PREFIX
 from loopml.pipelines.keys import cache_key, changes, key_parts
-from loopml.pipelines.worker import StepOutcome, StepTask, value_of
+from loopml.pipelines.worker import TRACEBACK_FILE, StepOutcome, StepTask, value_of
 from loopml.tracking import fluent
 from loopml.tracking.client import LoopMLClient
 from loopml.workspace import default_workspace
@@ -138,10 +143,11 @@ def run_pipeline(
     graph, values = pipeline.build(params)
     ws = default_workspace()
     settings = {"store_uri": ws.settings.store_uri, "artifact_uri": ws.settings.artifact_uri}
+    source = pipeline.source or _source_of(pipeline)
     run_tags = {
         PIPELINE_TAG: pipeline.name,
         PARAMS_TAG: json.dumps(values, sort_keys=True, default=str),
-        **({SOURCE_TAG: pipeline.source} if pipeline.source else {}),
+        **({SOURCE_TAG: source} if source else {}),
         **dict(tags or {}),
     }
     pool = make_executor(executor, jobs, settings)
@@ -170,6 +176,18 @@ def run_pipeline(
             return result
     finally:
         pool.close()
+
+
+def _source_of(pipeline: Pipeline) -> str | None:
+    """Where a pipeline defined in Python lives, so ``resume`` can load it again."""
+    module = sys.modules.get(pipeline.func.__module__)
+    attribute = pipeline.func.__name__
+    if module is None or getattr(module, attribute, None) is not pipeline:
+        return None
+    if module.__name__ not in ("__main__",) and not module.__name__.startswith(LOADED_PREFIX):
+        return f"{module.__name__}:{attribute}"
+    path = getattr(module, "__file__", None)
+    return f"{path}:{attribute}" if path else None
 
 
 def _require_pipeline(pipeline: object) -> None:
@@ -216,7 +234,25 @@ def _drive(state: _State, pool: Executor, use_cache: bool) -> None:
             continue
         for handle in pool.wait(list(running)):
             call, parts, key, step_run_id = running.pop(handle)
-            _finish(state, call, parts, key, step_run_id, pool.result(handle))
+            _finish(state, call, parts, key, step_run_id, _outcome(pool, handle, step_run_id))
+
+
+def _outcome(pool: Executor, handle: Any, step_run_id: str) -> StepOutcome:
+    """The worker's report, or a failure when the worker itself broke (died, lost, unpicklable)."""
+    try:
+        return pool.result(handle)
+    except Exception as exc:
+        trace = traceback.format_exc()
+        client = LoopMLClient()
+        with contextlib.suppress(Exception):
+            client.log_text(step_run_id, trace, TRACEBACK_FILE)
+            client.set_terminated(step_run_id, RunStatus.FAILED)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return StepOutcome(
+            ok=False,
+            error=f"the worker failed: {type(exc).__name__}: {first}".rstrip(": "),
+            traceback=trace,
+        )
 
 
 def _any_ready(state: _State, pending: list[str]) -> bool:
@@ -241,6 +277,8 @@ def _start(
         if hit is not None and _blobs_present(hit.outputs):
             for output, saved in hit.outputs.items():
                 state.saved[(call.name, output)] = dict(saved)
+            # Reused or not, this run's results rest on the data the step read.
+            _link_data_inputs(call, inputs, None, state.run_id)
             _save(
                 state,
                 call.name,
@@ -248,7 +286,7 @@ def _start(
                 cached=True,
                 cache_key=key,
                 source_run_id=hit.run_id,
-                reason=f"reused: nothing changed since run {hit.run_id} produced its outputs",
+                reason=f"reused: nothing changed since step run {hit.run_id} produced its outputs",
                 key_parts=parts,
                 outputs=hit.outputs,
             )
@@ -279,9 +317,19 @@ def _start(
         retries=call.step.retries,
         store_uri=pool.settings_for_task.get("store_uri"),
         artifact_uri=pool.settings_for_task.get("artifact_uri"),
+        composites=call.composites,
     )
-    handle = pool.submit(task)
+    try:
+        handle = pool.submit(task)
+    except Exception as exc:  # the task could not be sent (e.g. a closure cloudpickle refuses)
+        handle = _failed_future(exc)
     return handle, call, parts, key, step_run_id
+
+
+def _failed_future(exc: BaseException) -> Future[StepOutcome]:
+    future: Future[StepOutcome] = Future()
+    future.set_exception(exc)
+    return future
 
 
 def _why_not_cached(use_cache: bool, call: StepCall) -> str | None:
@@ -326,7 +374,7 @@ def _step_run(state: _State, call: StepCall, parts: Mapping[str, Any]) -> str:
 
 
 def _link_data_inputs(
-    call: StepCall, inputs: Mapping[str, Mapping[str, Any]], step_run_id: str, run_id: str
+    call: StepCall, inputs: Mapping[str, Mapping[str, Any]], step_run_id: str | None, run_id: str
 ) -> None:
     """Data versions a step reads become inputs of its run and of the pipeline run."""
     from loopml.data import DatasetVersion
@@ -339,7 +387,8 @@ def _link_data_inputs(
         if saved.get("materializer") == "data_version":
             versions[arg] = saved["meta"]["ref"]
     for role, version in versions.items():
-        client.log_input(step_run_id, version, role=role)
+        if step_run_id is not None:
+            client.log_input(step_run_id, version, role=role)
         client.log_input(run_id, version, role=role)
 
 

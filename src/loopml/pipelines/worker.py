@@ -46,6 +46,7 @@ class StepTask:
     retries: int = 0
     store_uri: str | None = None  # set when the worker may not share the driver's settings
     artifact_uri: str | None = None
+    composites: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # fan-in args
 
 
 @dataclass
@@ -85,7 +86,7 @@ def execute(task: StepTask, *, echo_to_stderr: bool = False) -> StepOutcome:
     output = _Tee(echo_to_stderr)
     try:
         arguments = dict(task.constants)
-        arguments.update(_load_inputs(task, scratch / "inputs"))
+        arguments.update(_assemble(task, _load_inputs(task, scratch / "inputs")))
         with fluent.start_run(run_id=task.step_run_id, nested=True) as run:
             while True:
                 attempts += 1
@@ -134,6 +135,18 @@ def _load_inputs(task: StepTask, folder: Path) -> dict[str, Any]:
             )
         target.mkdir(parents=True, exist_ok=True)
         values[name] = load_value(target, saved)
+    return values
+
+
+def _assemble(task: StepTask, loaded: dict[str, Any]) -> dict[str, Any]:
+    """Put fan-in inputs (``parts[0]``, ``parts[1]`` …) back into their list, tuple or dict."""
+    values = {k: v for k, v in loaded.items() if "[" not in k}
+    for name, (kind, keys) in task.composites.items():
+        elements = [loaded[f"{name}[{key}]"] for key in keys]
+        if kind == "dict":
+            values[name] = dict(zip(keys, elements, strict=True))
+        else:
+            values[name] = tuple(elements) if kind == "tuple" else elements
     return values
 
 
