@@ -72,6 +72,18 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "LOOPML_SYSTEM_METRICS_INTERVAL", _as_positive_float, 10.0, "Seconds between samples."
     ),
+    Variable(
+        "LOOPML_SERVE_TOKEN",
+        str,
+        None,
+        "Bearer token the prediction server requires (needed to bind beyond loopback).",
+    ),
+    Variable(
+        "LOOPML_SERVE_CONFIG",
+        str,
+        None,
+        "JSON options `loopml serve` hands to its worker processes (set by the CLI).",
+    ),
 )
 _BY_NAME = {v.name: v for v in VARIABLES}
 
@@ -92,6 +104,8 @@ class Settings:
     capture_git: bool = True
     system_metrics: bool = False
     system_metrics_interval: float = 10.0
+    serve_token: str | None = field(default=None, repr=False)
+    serve_config: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -163,6 +177,8 @@ _SIMPLE_FIELDS = {
     "LOOPML_CAPTURE_GIT": "capture_git",
     "LOOPML_SYSTEM_METRICS": "system_metrics",
     "LOOPML_SYSTEM_METRICS_INTERVAL": "system_metrics_interval",
+    "LOOPML_SERVE_TOKEN": "serve_token",
+    "LOOPML_SERVE_CONFIG": "serve_config",
 }
 
 
@@ -174,3 +190,10 @@ def find_home(start: Path) -> Path | None:
         if candidate.is_dir():
             return candidate
     return None
+
+
+def export_to_children(name: str, value: str) -> None:
+    """Set a ``LOOPML_*`` variable for child processes this process starts (uvicorn workers)."""
+    if name not in _BY_NAME:
+        raise ConfigError(f"{name} is not a LoopML setting", field=name)
+    os.environ[name] = value

@@ -11,6 +11,7 @@ from loopml.testing.store import StoreConformance
 from loopml.testing.store_datasets import DatasetStoreConformance
 from loopml.testing.store_models import ModelStoreConformance
 from loopml.testing.store_pipelines import PipelineStoreConformance
+from loopml.testing.store_predictions import PredictionLogStoreConformance
 
 pytestmark = pytest.mark.postgres
 
@@ -23,6 +24,10 @@ def store(postgres_url: str) -> Iterator[Store]:
 
 
 class TestPostgresStore(
-    StoreConformance, DatasetStoreConformance, ModelStoreConformance, PipelineStoreConformance
+    StoreConformance,
+    DatasetStoreConformance,
+    ModelStoreConformance,
+    PipelineStoreConformance,
+    PredictionLogStoreConformance,
 ):
     pass

@@ -16,6 +16,7 @@ from loopml.cli import (
     models,
     pipeline,
     runs,
+    serve,
     storage,
 )
 from loopml.cli.errors import report
@@ -46,6 +47,7 @@ app.add_typer(models.app, name="models", help="The model registry: versions, ali
 app.command("evaluate")(evaluation.evaluate)
 app.add_typer(evaluation.ci_app, name="ci", help="CI for models: evaluate and judge the gates.")
 app.add_typer(pipeline.app, name="pipeline", help="Run, explain, resume, draw and tune pipelines.")
+app.command("serve")(serve.serve)
 
 
 # Typer may ship its own copy of click: take the usage-error base class from Typer itself.

@@ -30,6 +30,7 @@ from loopml.entities.run import (
     RunStatus,
     ViewType,
 )
+from loopml.entities.serving import FeedbackLabel, PredictionSegment
 
 __all__ = [
     "ArtifactFile",
@@ -41,6 +42,7 @@ __all__ = [
     "EvaluationRecord",
     "Event",
     "Experiment",
+    "FeedbackLabel",
     "GateSet",
     "LifecycleStage",
     "LoggedModel",
@@ -48,6 +50,7 @@ __all__ = [
     "MetricRow",
     "ModelUri",
     "ModelVersion",
+    "PredictionSegment",
     "RegisteredModel",
     "Run",
     "RunData",

@@ -68,11 +68,15 @@ class LoadedModel:
             return data
         return validate_input(data, self._meta.signature)
 
-    def predict(self, data: Any) -> Any:
-        """Predictions as a numpy array (or whatever Series/array the model itself returns)."""
-        return _result(self._predictor.predict(self.prepare(data)))
+    def predict(self, data: Any, *, prepared: bool = False) -> Any:
+        """Predictions as a numpy array (or whatever Series/array the model itself returns).
 
-    def predict_proba(self, data: Any) -> Any:
+        ``prepared=True`` skips the signature check for input ``prepare`` already returned
+        (a server validates once and then asks for predictions and probabilities).
+        """
+        return _result(self._predictor.predict(data if prepared else self.prepare(data)))
+
+    def predict_proba(self, data: Any, *, prepared: bool = False) -> Any:
         """Class probabilities, one column per label in ``classes``; classifiers only."""
         if not self._predictor.has_proba:
             kind = "is a regressor" if self._meta.task == "regression" else "gives no probabilities"
@@ -81,7 +85,7 @@ class LoadedModel:
                 field="predict_proba",
                 hint="call predict instead",
             )
-        return _result(self._predictor.predict_proba(self.prepare(data)))
+        return _result(self._predictor.predict_proba(data if prepared else self.prepare(data)))
 
 
 def _result(value: Any) -> Any:

@@ -23,11 +23,13 @@ from loopml.entities import (
     EvaluationRecord,
     Event,
     Experiment,
+    FeedbackLabel,
     GateSet,
     LoggedModel,
     MetricPoint,
     MetricRow,
     ModelVersion,
+    PredictionSegment,
     RegisteredModel,
     Run,
     RunStatus,
@@ -495,3 +497,38 @@ class PipelineRepository(ABC):
     @abstractmethod
     def referenced_digests(self) -> set[str]:
         """Every blob a cache entry's outputs need."""
+
+
+class PredictionLogRepository(ABC):
+    """Segments of the prediction log (their blobs hold the rows) and feedback labels."""
+
+    @abstractmethod
+    def add_segment(self, segment: PredictionSegment) -> None:
+        """Register a segment whose blob is already stored; AlreadyExists for a known id."""
+
+    @abstractmethod
+    def segments(
+        self,
+        model_name: str,
+        since: int | None = None,
+        until: int | None = None,
+        after_segment_id: str | None = None,
+    ) -> builtins.list[PredictionSegment]:
+        """A model's segments in arrival order.
+
+        ``since``/``until`` keep the segments whose time range overlaps ``[since, until]``;
+        ``after_segment_id`` keeps those registered after that one (a monitor's exactly-once
+        watermark); NotFound when that segment does not exist.
+        """
+
+    @abstractmethod
+    def add_feedback(self, labels: Sequence[FeedbackLabel]) -> int:
+        """Store labels in one transaction (a later label for an id replaces it); return count."""
+
+    @abstractmethod
+    def feedback(self, prediction_ids: Sequence[str]) -> dict[str, FeedbackLabel]:
+        """The labels known for these prediction ids (any number of them), by id."""
+
+    @abstractmethod
+    def referenced_digests(self) -> set[str]:
+        """Every blob a segment needs."""

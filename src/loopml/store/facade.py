@@ -20,6 +20,7 @@ from loopml.store.base import (
     MetricRepository,
     ModelRepository,
     PipelineRepository,
+    PredictionLogRepository,
     RecordRepository,
     RunRepository,
 )
@@ -32,6 +33,7 @@ from loopml.store.metrics import SqlMetrics
 from loopml.store.migrations import HEAD
 from loopml.store.models import SqlModels
 from loopml.store.pipelines import SqlPipelines
+from loopml.store.predictions import SqlPredictionLog
 from loopml.store.records import SqlRecords
 from loopml.store.runs import SqlRuns
 from loopml.store.tables import artifacts, latest_metrics, metrics, params, runs, tags
@@ -52,6 +54,7 @@ class Store:
     events: EventRepository
     evaluations: EvaluationRepository
     pipelines: PipelineRepository
+    predictions: PredictionLogRepository
 
     @property
     def url(self) -> str:
@@ -71,12 +74,16 @@ class Store:
         return self.runs.fail_dead(hostname(), pid_alive, stale_before)
 
     def referenced_digests(self) -> set[str]:
-        """Every blob that runs, data and model versions or cached steps need (gc keeps them)."""
+        """Every blob that runs, data and model versions, cached steps or logged predictions need.
+
+        ``loopml gc`` keeps them.
+        """
         return (
             self.artifacts.referenced_digests()
             | self.datasets.referenced_digests()
             | self.models.referenced_digests()
             | self.pipelines.referenced_digests()
+            | self.predictions.referenced_digests()
         )
 
     def locate(self, digest: str) -> list[tuple[str, str]]:
@@ -119,6 +126,7 @@ def open_store(uri: str, *, busy_timeout: float = 60.0, upgrade: bool = True) ->
         events=SqlEvents(db),
         evaluations=SqlEvaluations(db),
         pipelines=SqlPipelines(db),
+        predictions=SqlPredictionLog(db),
     )
     if upgrade:
         store.upgrade()

@@ -319,3 +319,31 @@ pipeline_steps = sa.Table(
     ),
     sa.Index("ix_pipeline_steps_pipeline_step_name_pk", "pipeline", "step_name", "pk"),
 )
+
+# One Parquet file of logged predictions per row; ``pk`` is arrival order, the watermark monitors
+# read after. ``model_versions`` is a JSON list; ``profile`` the segment's mergeable profile.
+prediction_segments = sa.Table(
+    "prediction_segments",
+    metadata,
+    sa.Column("pk", BigIntKey, primary_key=True, autoincrement=True),
+    sa.Column("segment_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("model_versions", sa.Text, nullable=False),
+    sa.Column("start_time", sa.BigInteger, nullable=False),
+    sa.Column("end_time", sa.BigInteger, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("blob_digest", sa.String(64), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("profile", sa.Text),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Index("ix_prediction_segments_model_name_end_time", "model_name", "end_time"),
+)
+
+# The true outcome of a logged prediction, as JSON; a later label replaces an earlier one.
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("prediction_id", sa.String(32), primary_key=True),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("time", sa.BigInteger, nullable=False),
+)

@@ -12,6 +12,7 @@ from loopml.testing.store import StoreConformance
 from loopml.testing.store_datasets import DatasetStoreConformance
 from loopml.testing.store_models import ModelStoreConformance
 from loopml.testing.store_pipelines import PipelineStoreConformance
+from loopml.testing.store_predictions import PredictionLogStoreConformance
 
 
 @pytest.fixture
@@ -22,7 +23,11 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 class TestSqliteStore(
-    StoreConformance, DatasetStoreConformance, ModelStoreConformance, PipelineStoreConformance
+    StoreConformance,
+    DatasetStoreConformance,
+    ModelStoreConformance,
+    PipelineStoreConformance,
+    PredictionLogStoreConformance,
 ):
     pass
 

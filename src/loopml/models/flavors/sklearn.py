@@ -6,6 +6,7 @@ as ``trusted=`` on load, exactly those: a file that asks for any other type is r
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
@@ -14,6 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from loopml.errors import InvalidInput
@@ -139,12 +141,19 @@ def predictor(
 
 
 class SklearnPredictor:
-    """Hands the estimator a DataFrame when it was fitted on one, an array when it was not."""
+    """Hands the estimator a DataFrame when it was fitted on one, an array when it was not.
+
+    scikit-learn spends most of a single-row prediction checking a DataFrame's column names and
+    dtypes (0.6 ms against 0.1 ms for an array). When a probe shows that the estimator gives
+    the same answers on a plain array in its fitted column order, numeric frames in exactly that
+    order take the array path, through a twin that does not carry the feature names.
+    """
 
     def __init__(self, model: Any) -> None:
         self._model = model
         names = getattr(model, "feature_names_in_", None)
         self._features = [str(n) for n in names] if names is not None else None
+        self._twin = _array_twin(model, self._features)
 
     @property
     def raw(self) -> Any:
@@ -163,8 +172,41 @@ class SklearnPredictor:
             return data[self._features]
         return data
 
+    def _target(self, data: Any) -> tuple[Any, Any]:
+        twin = self._twin
+        if (
+            twin is not None
+            and isinstance(data, pd.DataFrame)
+            and list(data.columns) == self._features
+            and all(kind.kind in "ifu" for kind in data.dtypes)
+        ):
+            return twin, data.to_numpy(dtype="float64")
+        return self._model, self._prepare(data)
+
     def predict(self, data: Any) -> Any:
-        return self._model.predict(self._prepare(data))
+        model, prepared = self._target(data)
+        return model.predict(prepared)
 
     def predict_proba(self, data: Any) -> Any:
-        return self._model.predict_proba(self._prepare(data))
+        model, prepared = self._target(data)
+        return model.predict_proba(prepared)
+
+
+def _array_twin(model: Any, features: list[str] | None) -> Any:
+    """A copy of ``model`` without ``feature_names_in_`` if it predicts arrays identically."""
+    if features is None or not features:
+        return None
+    try:
+        twin = copy.copy(model)
+        del twin.feature_names_in_
+        probe = np.random.default_rng(0).normal(size=(16, len(features)))
+        frame = pd.DataFrame(probe, columns=features)
+        if not np.array_equal(np.asarray(model.predict(frame)), np.asarray(twin.predict(probe))):
+            return None
+        if callable(getattr(model, "predict_proba", None)) and not np.allclose(
+            model.predict_proba(frame), twin.predict_proba(probe)
+        ):
+            return None
+    except Exception:  # the estimator needs its column names (or this probe): no shortcut
+        return None
+    return twin

@@ -1,0 +1,106 @@
+"""Adaptive micro-batching: concurrent single-row requests predicted in one model call.
+
+Requests queue up; a batch is cut when it holds ``max_batch_size`` rows or its oldest request has
+waited ``max_latency_ms``, whichever comes first — so under light load a request waits at most
+that long, and under heavy load the model sees full batches. Rows of different models (canary)
+are batched separately; the model call runs in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+Predict = Callable[[Any, pd.DataFrame], tuple[Any, Any]]
+
+
+@dataclass
+class _Pending:
+    model: Any
+    frame: pd.DataFrame
+    future: asyncio.Future[tuple[Any, Any]] = field(repr=False)
+
+
+class MicroBatcher:
+    """Collects frames per model and answers each with its slice of the batch's results."""
+
+    def __init__(
+        self,
+        predict: Predict,
+        max_batch_size: int,
+        max_latency_ms: float,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self._predict = predict
+        self._max_rows = max_batch_size
+        self._max_wait = max_latency_ms / 1000.0
+        self._on_batch = on_batch
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, model: Any, frame: pd.DataFrame) -> tuple[Any, Any]:
+        """Predictions (and probabilities or None) for ``frame``, computed in some batch."""
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._task = asyncio.create_task(self._run())
+        future: asyncio.Future[tuple[Any, Any]] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(model, frame, future))
+        return await future
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            rows = len(first.frame)
+            deadline = loop.time() + self._max_wait
+            while rows < self._max_rows:
+                timeout = deadline - loop.time()
+                if timeout <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), timeout)
+                except TimeoutError:
+                    break
+                batch.append(item)
+                rows += len(item.frame)
+            for model, group in _by_model(batch).items():
+                await self._answer(model, group)
+
+    async def _answer(self, model: Any, group: list[_Pending]) -> None:
+        frame = pd.concat([p.frame for p in group], ignore_index=True)
+        if self._on_batch is not None:
+            self._on_batch(len(frame))
+        try:
+            predictions, probabilities = await asyncio.to_thread(self._predict, model, frame)
+        except Exception as exc:
+            for pending in group:
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
+            return
+        start = 0
+        for pending in group:
+            end = start + len(pending.frame)
+            part = (
+                predictions[start:end],
+                None if probabilities is None else probabilities[start:end],
+            )
+            if not pending.future.done():
+                pending.future.set_result(part)
+            start = end
+
+
+def _by_model(batch: list[_Pending]) -> dict[Any, list[_Pending]]:
+    groups: dict[int, tuple[Any, list[_Pending]]] = {}
+    for pending in batch:
+        groups.setdefault(id(pending.model), (pending.model, []))[1].append(pending)
+    return {model: items for model, items in groups.values()}
