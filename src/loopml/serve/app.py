@@ -41,6 +41,7 @@ from loopml.workspace import default_workspace
 logger = logging.getLogger(__name__)
 
 PUBLIC_PATHS = frozenset({"/health", "/ready"})
+LOAD_WAIT_S = 60.0  # how long /predict waits for a model still loading before answering 503
 _SHADOW_QUEUE = 64  # shadow batches waiting for the challenger; more are dropped and counted
 
 PREDICT_BODY = {
@@ -138,6 +139,7 @@ class Server:
         self._shadow_pending = 0
         self._lock = threading.Lock()
         self.load_error: str | None = None
+        self.loaded = threading.Event()  # set once the first load finished (or failed)
         self._started = False
 
     def start(self) -> None:
@@ -156,6 +158,8 @@ class Server:
             except Exception as exc:
                 self.load_error = f"{type(exc).__name__}: {exc}"
                 logger.error("loopml serve: could not load the model: %s", exc)
+            finally:
+                self.loaded.set()
 
         threading.Thread(target=load, name="loopml-load", daemon=True).start()
 
@@ -467,6 +471,10 @@ def create_app(options: ServeOptions, settings: Settings | None = None) -> FastA
         started = time.perf_counter()
         payload = await _read_json(request, options.max_body_bytes)
         rows = parse_rows(payload, options.max_rows)
+        if not server.router.ready:
+            # A request that reaches a worker still loading (several workers share the port)
+            # waits for the model rather than failing.
+            await run_in_threadpool(server.loaded.wait, LOAD_WAIT_S)
         if not server.router.ready:
             return _error(503, LoopMLError("no model loaded yet", field="model"), "NotReady")
         served, role = server.router.pick()

@@ -1,8 +1,9 @@
 """Adaptive micro-batching: concurrent single-row requests predicted in one model call.
 
-Requests queue up; a batch is cut when it holds ``max_batch_size`` rows or its oldest request has
-waited ``max_latency_ms``, whichever comes first — so under light load a request waits at most
-that long, and under heavy load the model sees full batches. Rows of different models (canary)
+Requests queue up while the model is busy; the next batch takes everything queued (up to
+``max_batch_size`` rows). A request that finds nobody else waiting waits at most
+``max_latency_ms`` for company — so under light load latency grows by at most that, and under
+heavy load batches form by themselves with no waiting at all. Rows of different models (canary)
 are batched separately; the model call runs in a worker thread, never on the event loop.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 Predict = Callable[[Any, pd.DataFrame], tuple[Any, Any]]
@@ -57,27 +59,29 @@ class MicroBatcher:
 
     async def _run(self) -> None:
         assert self._queue is not None
+        queue = self._queue
         loop = asyncio.get_running_loop()
         while True:
-            first = await self._queue.get()
-            batch = [first]
-            rows = len(first.frame)
+            batch = [await queue.get()]
+            rows = len(batch[0].frame)
             deadline = loop.time() + self._max_wait
             while rows < self._max_rows:
-                timeout = deadline - loop.time()
-                if timeout <= 0:
+                if not queue.empty():  # whatever queued up while the model was busy
+                    item = queue.get_nowait()
+                elif len(batch) > 1 or loop.time() >= deadline:
                     break
-                try:
-                    item = await asyncio.wait_for(self._queue.get(), timeout)
-                except TimeoutError:
-                    break
+                else:  # alone: wait a little for company, at most max_latency_ms
+                    try:
+                        item = await asyncio.wait_for(queue.get(), deadline - loop.time())
+                    except TimeoutError:
+                        break
                 batch.append(item)
                 rows += len(item.frame)
             for model, group in _by_model(batch).items():
                 await self._answer(model, group)
 
     async def _answer(self, model: Any, group: list[_Pending]) -> None:
-        frame = pd.concat([p.frame for p in group], ignore_index=True)
+        frame = _stack([p.frame for p in group])
         if self._on_batch is not None:
             self._on_batch(len(frame))
         try:
@@ -104,3 +108,19 @@ def _by_model(batch: list[_Pending]) -> dict[Any, list[_Pending]]:
     for pending in batch:
         groups.setdefault(id(pending.model), (pending.model, []))[1].append(pending)
     return {model: items for model, items in groups.values()}
+
+
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One frame of all rows; numeric frames are stacked as arrays (pd.concat costs ~0.1 ms a
+    frame, which at thousands of requests a second is the whole budget)."""
+    if len(frames) == 1:
+        return frames[0]
+    first = frames[0]
+    numeric = all(kind.kind in "ifu" for kind in first.dtypes)
+    if numeric and all(f.columns.equals(first.columns) for f in frames):
+        stacked = np.vstack([f.to_numpy(dtype="float64") for f in frames])
+        frame = pd.DataFrame(stacked, columns=first.columns)
+        kinds = dict(first.dtypes.items())
+        ints = {c: kind for c, kind in kinds.items() if kind.kind in "iu"}
+        return frame.astype(ints) if ints else frame
+    return pd.concat(frames, ignore_index=True)
