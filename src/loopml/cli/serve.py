@@ -30,6 +30,9 @@ def serve(
         5.0, "--log-flush-interval", help="Seconds between prediction-log segments."
     ),
     insecure: bool = typer.Option(False, "--insecure", help="Allow a public bind without a token."),
+    allow_host: list[str] = typer.Option(
+        [], "--allow-host", help="Extra Host header name to accept on loopback (a proxy's)."
+    ),
 ) -> None:
     """Serve a model over HTTP: /predict, /feedback, /health, /ready, /model, /metrics, /docs."""
     from loopml.config import Settings
@@ -50,6 +53,7 @@ def serve(
         poll_interval_s=poll_interval,
         log_flush_interval_s=log_flush_interval,
         insecure=insecure,
+        allowed_hosts=tuple(allow_host),
     )
     if workers < 1:
         fail("--workers must be at least 1", 2)
@@ -61,5 +65,6 @@ def serve(
         )
     for uri in filter(None, (model_uri, canary, shadow)):
         resolve(uri)  # a wrong URI fails here, in one line, not in a worker
-    console.print(f"serving {model_uri} on http://{host}:{port} (docs at /docs)")
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"serving {model_uri} on http://{shown}:{port} (docs at /docs)")
     serve_forever(options, workers=workers)

@@ -342,7 +342,7 @@ def _numeric_records(data: Any, signature: ModelSignature) -> pd.DataFrame | Non
         if spec.dtype not in _FAST_KINDS:
             return None
         values = [row[spec.name] for row in data]
-        if not all(type(v) is float or type(v) is int for v in values):
+        if not all(type(v) is float or (type(v) is int and abs(v) < 2**53) for v in values):
             return None
         array = np.asarray(values, dtype="float64")
         if not np.isfinite(array).all():
@@ -415,7 +415,12 @@ def _parse_float(value: Any, spec: ColumnSpec, row: int) -> float:
     if isinstance(value, bool | np.bool_):
         raise _bad(spec, row, value, "is a bool, not a number", "send a number")
     if isinstance(value, numbers.Real):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise _bad(
+                spec, row, value, "is too large for a number", "send a smaller number"
+            ) from None
     if isinstance(value, str):
         try:
             return float(value.strip())
@@ -467,6 +472,10 @@ def _parse_int(value: Any, spec: ColumnSpec, row: int) -> int | float | None:
     if isinstance(value, bool | np.bool_):
         raise _bad(spec, row, value, "is a bool, not an integer", "send a whole number")
     if isinstance(value, numbers.Integral):
+        if abs(int(value)) >= 2**63:
+            raise _bad(
+                spec, row, value, "is too large for a 64-bit integer", "send a smaller number"
+            )
         return int(value)
     if isinstance(value, numbers.Real):
         number = float(value)

@@ -24,6 +24,7 @@ import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loopml._util.clock import now_ms
 from loopml._util.ids import new_id
@@ -34,7 +35,7 @@ from loopml.models import validate_input
 from loopml.serve.batching import MicroBatcher
 from loopml.serve.holder import Follower, Router, Served, Slot
 from loopml.serve.metrics import ServerMetrics
-from loopml.serve.options import LOOPBACK_NAMES, ServeOptions
+from loopml.serve.options import ServeOptions
 from loopml.serve.predlog import LoggedPrediction, PredictionLog
 from loopml.workspace import default_workspace
 
@@ -105,12 +106,17 @@ class RequestError(LoopMLError):
 def _error(status: int, error: LoopMLError, kind: str | None = None) -> JSONResponse:
     body = {
         "error": kind or type(error).__name__,
-        "message": error.message,
-        "field": error.field,
+        "message": _safe(error.message),
+        "field": None if error.field is None else _safe(error.field),
     }
     if error.hint:
-        body["hint"] = error.hint
+        body["hint"] = _safe(error.hint)
     return JSONResponse(body, status_code=status)
+
+
+def _safe(text: str) -> str:
+    """Text that encodes as UTF-8 (a column name from JSON may hold a lone surrogate)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class Server:
@@ -182,7 +188,11 @@ class Server:
         with self._lock:
             log = self.logs.get(served.name)
             if log is None:
-                log = PredictionLog(served.name, flush_interval_s=self.options.log_flush_interval_s)
+                log = PredictionLog(
+                    served.name,
+                    flush_interval_s=self.options.log_flush_interval_s,
+                    classes=served.model.classes,
+                )
                 log.start()
                 self.logs[served.name] = log
             return log
@@ -209,8 +219,11 @@ class Server:
         if log is None:
             return
         now = now_ms()
-        if records is None:
-            records = [{str(k): v for k, v in r.items()} for r in frame.to_dict(orient="records")]
+        if records is None:  # the validated values (converted), not the raw request text
+            columns = [str(c) for c in frame.columns]
+            records = [
+                dict(zip(columns, row, strict=True)) for row in frame.to_numpy(object).tolist()
+            ]
         rows = [
             LoggedPrediction(
                 prediction_id=ids[i],
@@ -255,6 +268,23 @@ class Server:
                     self._shadow_pending -= 1
 
         self.shadow_pool.submit(run)
+
+
+def _prediction_failure(exc: Exception, frame: pd.DataFrame) -> LoopMLError:
+    """The model raised on validated rows: name a column with missing values if there is one."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    missing = [str(c) for c in frame.columns if frame[c].isna().any()]
+    if missing:
+        return LoopMLError(
+            f"column {missing[0]!r} has a missing value this model cannot handle "
+            f"({type(exc).__name__}: {first})",
+            field=missing[0],
+            hint="send a value for every column the model needs",
+        )
+    return LoopMLError(
+        f"the model could not predict these rows: {type(exc).__name__}: {first}",
+        field="instances",
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -395,14 +425,13 @@ def create_app(options: ServeOptions, settings: Settings | None = None) -> FastA
         """Host check on loopback (DNS rebinding), bearer token, and no 500 ever escapes."""
         path = request.url.path
         try:
-            if options.loopback and not options.insecure:
-                host = request.headers.get("host", "").rsplit(":", 1)[0].strip("[]").lower()
-                if host.split(":")[0] not in {h.strip("[]") for h in LOOPBACK_NAMES}:
-                    raise RequestError(
-                        400,
-                        f"host {host!r} is not this server (it answers localhost only)",
-                        "host",
-                    )
+            if options.loopback and not options.host_allowed(request.headers.get("host", "")):
+                raise RequestError(
+                    400,
+                    f"host {request.headers.get('host', '')!r} is not this server "
+                    "(it answers its own loopback names only)",
+                    "host",
+                )
             if server.token and path not in PUBLIC_PATHS:
                 given = request.headers.get("authorization", "")
                 expected = f"Bearer {server.token}"
@@ -415,7 +444,7 @@ def create_app(options: ServeOptions, settings: Settings | None = None) -> FastA
                     )
             response: Response = await call_next(request)
         except RequestError as exc:
-            server.metrics.error(exc.field or "request")
+            server.metrics.error(error_kind(exc.field))
             response = _error(exc.status, exc)
         except Exception as exc:  # a bug of ours: say so, without a traceback to the client
             logger.exception("loopml serve: unexpected error on %s", path)
@@ -424,7 +453,8 @@ def create_app(options: ServeOptions, settings: Settings | None = None) -> FastA
                 {"error": "InternalError", "message": f"{type(exc).__name__}", "field": None},
                 status_code=500,
             )
-        server.metrics.request(path, response.status_code)
+        route = request.scope.get("route")
+        server.metrics.request(getattr(route, "path", "other"), response.status_code)
         return response
 
     @app.get("/health", summary="Liveness: the process answers.")
@@ -470,7 +500,14 @@ def create_app(options: ServeOptions, settings: Settings | None = None) -> FastA
     async def predict(request: Request) -> JSONResponse:
         started = time.perf_counter()
         payload = await _read_json(request, options.max_body_bytes)
-        rows = parse_rows(payload, options.max_rows)
+        try:
+            rows = parse_rows(payload, options.max_rows)
+        except RequestError:
+            raise
+        except Exception as exc:  # pandas refusing what JSON allowed (lone surrogates, …)
+            raise RequestError(
+                422, f"the rows could not be read: {type(exc).__name__}", "instances"
+            ) from None
         if not server.router.ready:
             # A request that reaches a worker still loading (several workers share the port)
             # waits for the model rather than failing.
@@ -483,6 +520,13 @@ def create_app(options: ServeOptions, settings: Settings | None = None) -> FastA
         except InvalidInput as exc:
             server.metrics.error("validation")
             return _error(422, exc)
+        except Exception as exc:  # e.g. text pandas cannot hold (lone surrogates)
+            server.metrics.error("validation")
+            return _error(
+                422,
+                LoopMLError(f"the rows could not be read: {type(exc).__name__}", field="instances"),
+                "InvalidInput",
+            )
         try:
             if server.batcher is not None:
                 predictions, probabilities = await server.batcher.submit(served.model, frame)
@@ -493,19 +537,10 @@ def create_app(options: ServeOptions, settings: Settings | None = None) -> FastA
                 )
         except Exception as exc:
             server.metrics.error("model")
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            return _error(
-                422,
-                LoopMLError(
-                    f"the model could not predict these rows: {type(exc).__name__}: {first}",
-                    field="instances",
-                ),
-                "PredictionFailed",
-            )
+            return _error(422, _prediction_failure(exc, frame), "PredictionFailed")
         ids = [new_id() for _ in range(len(frame))]
         latency = (time.perf_counter() - started) * 1000
-        records = rows if isinstance(rows, list) and served.model.signature is not None else None
-        server.record(served, role, frame, predictions, probabilities, ids, latency, records)
+        server.record(served, role, frame, predictions, probabilities, ids, latency)
         server.metrics.predicted(len(frame), latency)
         server.shadow(frame, ids)
         body: dict[str, Any] = {
@@ -534,10 +569,32 @@ def create_app(options: ServeOptions, settings: Settings | None = None) -> FastA
         status = exc.status if isinstance(exc, RequestError) else 422
         if not isinstance(exc, RequestError | InvalidInput):
             status = exc.http_status if 400 <= exc.http_status < 500 else 503
-        server.metrics.error(exc.field or type(exc).__name__)
+        server.metrics.error(error_kind(exc.field))
         return _error(status, exc)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"error": "HTTPError", "message": str(exc.detail), "field": None},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
     return app
+
+
+_KINDS = ("body", "content-type", "host", "authorization", "instances", "columns", "data")
+
+
+def error_kind(field: str | None) -> str:
+    """A bounded label for an error (field names carry row indices and user column names)."""
+    if field is None:
+        return "other"
+    if field in _KINDS:
+        return field
+    if field.startswith("labels"):
+        return "feedback"
+    return "validation"
 
 
 def parse_labels(payload: Any, max_labels: int) -> list[FeedbackLabel]:

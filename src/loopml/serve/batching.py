@@ -10,6 +10,7 @@ are batched separately; the model call runs in a worker thread, never on the eve
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,10 +87,13 @@ class MicroBatcher:
             self._on_batch(len(frame))
         try:
             predictions, probabilities = await asyncio.to_thread(self._predict, model, frame)
-        except Exception as exc:
-            for pending in group:
-                if not pending.future.done():
-                    pending.future.set_exception(exc)
+        except Exception:
+            if len(group) > 1:  # one bad request must not fail the others: answer each alone
+                for pending in group:
+                    await self._answer(model, [pending])
+                return
+            if not group[0].future.done():
+                group[0].future.set_exception(sys.exc_info()[1] or RuntimeError("failed"))
             return
         start = 0
         for pending in group:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -19,8 +20,11 @@ class Client:
     """Talks to ``loopml serve``: ``Client(url).predict(df)``, ``.feedback(ids, labels)``."""
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 30.0) -> None:
+        from loopml.config import Settings
+
         self.url = url.rstrip("/")
-        self.token = token
+        # the same LOOPML_SERVE_TOKEN the server reads, unless given
+        self.token = token if token is not None else Settings.from_env().serve_token
         self.timeout = timeout
 
     def predict(self, data: Any) -> dict[str, Any]:
@@ -43,10 +47,17 @@ class Client:
             raise InvalidInput(
                 f"{len(prediction_ids)} ids but {len(labels)} labels", field="labels"
             )
+        plain = [_plain(label) for label in labels]
+        for index, label in enumerate(plain):
+            if isinstance(label, float) and not math.isfinite(label):
+                raise InvalidInput(
+                    f"label {index} is {label}: only finite numbers, text or true/false",
+                    field="labels",
+                )
         body = {
             "labels": [
-                {"prediction_id": i, "label": _plain(label)}
-                for i, label in zip(prediction_ids, labels, strict=True)
+                {"prediction_id": i, "label": label}
+                for i, label in zip(prediction_ids, plain, strict=True)
             ]
         }
         return int(self._post("/feedback", body)["accepted"])

@@ -58,7 +58,8 @@ def load_served(uri: str) -> Served:
         name=version.name if version else resolved.uri,
         version=version.version if version else None,
         digest=resolved.digest,
-        model=load_model(uri),
+        # the version just resolved, not the alias again: it may have moved in between
+        model=load_model(resolved.uri),
         run_id=version.run_id if version else None,
         data_version=resolved.data_version,
     )

@@ -11,6 +11,11 @@ LATENCY_BUCKETS_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024)
 
 
+def _label(value: object) -> str:
+    """A label value escaped as the exposition format requires."""
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 class _Histogram:
     def __init__(self, buckets: tuple[float, ...]) -> None:
         self.buckets = buckets
@@ -74,12 +79,15 @@ class ServerMetrics:
                 "# HELP loopml_requests_total Requests by endpoint and status code.",
                 "# TYPE loopml_requests_total counter",
                 *(
-                    f'loopml_requests_total{{endpoint="{e}",status="{s}"}} {n}'
+                    f'loopml_requests_total{{endpoint="{_label(e)}",status="{s}"}} {n}'
                     for (e, s), n in sorted(self.requests.items())
                 ),
                 "# HELP loopml_errors_total Rejected or failed requests by kind.",
                 "# TYPE loopml_errors_total counter",
-                *(f'loopml_errors_total{{kind="{k}"}} {n}' for k, n in sorted(self.errors.items())),
+                *(
+                    f'loopml_errors_total{{kind="{_label(k)}"}} {n}'
+                    for k, n in sorted(self.errors.items())
+                ),
                 "# HELP loopml_predict_latency_ms Time to answer /predict, in milliseconds.",
                 "# TYPE loopml_predict_latency_ms histogram",
                 *self.latency.lines("loopml_predict_latency_ms"),

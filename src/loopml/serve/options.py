@@ -29,6 +29,7 @@ class ServeOptions:
     poll_interval_s: float = 5.0
     log_flush_interval_s: float = 5.0
     insecure: bool = False
+    allowed_hosts: tuple[str, ...] = ()  # Host names accepted besides this machine's own
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.canary_percent <= 100.0:
@@ -40,6 +41,8 @@ class ServeOptions:
             raise InvalidInput(
                 "--canary-percent needs --canary", field="canary_percent", hint="name the model"
             )
+        if not 1 <= self.port <= 65535:
+            raise InvalidInput(f"--port must be between 1 and 65535, got {self.port}", field="port")
         for name in ("max_batch_size", "max_rows", "max_body_bytes", "port"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -58,6 +61,18 @@ class ServeOptions:
         except ValueError:
             return False
 
+    def host_allowed(self, header: str) -> bool:
+        """Whether a request's Host header names this server (DNS-rebinding protection)."""
+        name = _host_name(header)
+        if name in {h.lower() for h in self.allowed_hosts} or name == self.host.strip("[]").lower():
+            return True
+        if name == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(name).is_loopback
+        except ValueError:
+            return False
+
     @property
     def batching(self) -> bool:
         return self.max_batch_size > 1
@@ -68,4 +83,15 @@ class ServeOptions:
     @classmethod
     def from_json(cls, text: str) -> ServeOptions:
         data: dict[str, Any] = json.loads(text)
+        data["allowed_hosts"] = tuple(data.get("allowed_hosts", ()))
         return cls(**data)
+
+
+def _host_name(header: str) -> str:
+    """``host`` of ``host``, ``host:port``, ``[::1]`` or ``[::1]:port``, lowercased."""
+    text = header.strip().lower()
+    if text.startswith("["):
+        return text[1 : text.find("]")] if "]" in text else text
+    if text.count(":") == 1:
+        return text.split(":", 1)[0]
+    return text
