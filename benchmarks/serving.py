@@ -211,7 +211,9 @@ def loopml_scenario(folder: Path, workers: int, batch: int, seconds: float) -> d
 
 def mlflow_scenario(python: str, folder: Path, workers: int, seconds: float) -> dict[str, Any]:
     env = {**clean_env(drop=("MLFLOW_",)), "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db"}
-    uri = (
+    # `mlflow models serve` execs `uvicorn` by name: its environment's bin must come first
+    env["PATH"] = f"{Path(python).parent}{os.pathsep}{env.get('PATH', '')}"
+    if not (folder / "mlflow.db").exists():
         subprocess.run(
             [python, "-c", MLFLOW_SETUP],
             cwd=folder,
@@ -220,9 +222,7 @@ def mlflow_scenario(python: str, folder: Path, workers: int, seconds: float) -> 
             text=True,
             check=True,
         )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    uri = "models:/bench/1"
     port = free_port()
     started = time.perf_counter()
     proc = subprocess.Popen(
