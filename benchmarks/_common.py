@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +44,21 @@ def float_column(rng: np.random.Generator, rows: int, shape: int) -> np.ndarray:
     if kind == 2:
         return rng.integers(0, 100, rows).astype(np.float64)
     return rng.standard_cauchy(rows)
+
+
+def run_worker(script: str, name: str, **kwargs: Any) -> dict[str, Any]:
+    """Run ``script --worker name '<kwargs json>'`` in a fresh folder with a fresh LoopML home
+    and return the JSON line it printed (each benchmark scenario gets a clean store)."""
+    with tempfile.TemporaryDirectory(prefix="loopml-bench-") as folder:
+        done = subprocess.run(
+            [sys.executable, script, "--worker", name, json.dumps(kwargs)],
+            cwd=folder,
+            env=clean_env(Path(folder) / ".loopml"),
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"worker {name} failed: {done.stderr.strip()[-2000:]}")
+    return last_json(done.stdout)

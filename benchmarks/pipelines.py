@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -27,7 +25,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import clean_env, last_json  # noqa: E402
+from _common import run_worker  # noqa: E402
 
 CACHED_TARGET_S = 0.5
 PARALLEL_TARGET_S = 3.0
@@ -118,19 +116,8 @@ WORKERS = {"cached": worker_cached, "parallel": worker_parallel}
 
 
 def child(name: str, **kwargs: Any) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="loopml-bench-") as folder:
-        done = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", name, json.dumps(kwargs)],
-            cwd=folder,
-            env=clean_env(Path(folder) / ".loopml"),
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=False,
-        )
-    if done.returncode != 0:
-        raise RuntimeError(f"worker {name} failed: {done.stderr.strip()[-2000:]}")
-    return last_json(done.stdout)
+    """Run one of this script's workers in a child with a fresh home."""
+    return run_worker(str(Path(__file__).resolve()), name, **kwargs)
 
 
 def main() -> int:

@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import clean_env, last_json  # noqa: E402
+from _common import run_worker  # noqa: E402
 from tracking import Peer, find_mlflow_python  # noqa: E402
 
 LOAD_TARGET_MS = 100.0
@@ -153,19 +151,7 @@ def main() -> int:
 
 def loopml_worker_script(name: str, **kwargs: Any) -> dict[str, Any]:
     """Run one of this script's workers in a child with a fresh home."""
-    with tempfile.TemporaryDirectory(prefix="loopml-bench-") as folder:
-        done = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", name, json.dumps(kwargs)],
-            cwd=folder,
-            env=clean_env(Path(folder) / ".loopml"),
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=False,
-        )
-    if done.returncode != 0:
-        raise RuntimeError(f"worker {name} failed: {done.stderr.strip()[-2000:]}")
-    return last_json(done.stdout)
+    return run_worker(str(Path(__file__).resolve()), name, **kwargs)
 
 
 if __name__ == "__main__":

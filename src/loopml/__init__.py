@@ -6,8 +6,9 @@ light: the store, pandas and the model libraries load only when a function that 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from loopml._util.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -61,15 +62,7 @@ _SUBMODULES = ("data", "registry")
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        return importlib.import_module(f"loopml.{name}")
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'loopml' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, _SUBMODULES)
 
 
 def __dir__() -> list[str]:

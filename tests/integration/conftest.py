@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
+
+from loopml.tracking import fluent
+
+S3_BUCKET = "loopml-s3-tests"
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +45,23 @@ def make_bucket(moto_endpoint: str) -> Callable[[str], None]:
         made.add(name)
 
     return make
+
+
+@pytest.fixture
+def s3_home(
+    tmp_home: Path,
+    moto_endpoint: str,
+    make_bucket: Callable[[str], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    """A fresh project whose artifact store is a new prefix of a bucket on the moto server."""
+    make_bucket(S3_BUCKET)
+    # Credentials and endpoint reach s3fs the way users give them: AWS's own variables.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    uri = f"s3://{S3_BUCKET}/{uuid.uuid4().hex}"
+    monkeypatch.setenv("LOOPML_ARTIFACT_URI", uri)
+    fluent.reset()
+    return uri

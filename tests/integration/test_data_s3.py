@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -14,28 +12,6 @@ from loopml.tracking import maintenance
 from loopml.tracking.backend import default_backend
 
 pytestmark = pytest.mark.s3
-
-BUCKET = "loopml-data"
-
-
-@pytest.fixture
-def s3_home(
-    tmp_home: Path,
-    moto_endpoint: str,
-    make_bucket: Callable[[str], None],
-    monkeypatch: pytest.MonkeyPatch,
-) -> str:
-    make_bucket(BUCKET)
-    endpoint = moto_endpoint
-    # Credentials and endpoint reach s3fs the way users give them: AWS's own variables.
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    uri = f"s3://{BUCKET}/{uuid.uuid4().hex}"
-    monkeypatch.setenv("LOOPML_ARTIFACT_URI", uri)
-    loopml.tracking.fluent.reset()
-    return uri
 
 
 def test_table_and_folder_versions_on_s3(s3_home: str, tmp_path: Path) -> None:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -16,27 +12,6 @@ from loopml.registry import clear_cache, get_version
 from loopml.workspace import default_workspace
 
 pytestmark = pytest.mark.s3
-
-BUCKET = "loopml-models"
-
-
-@pytest.fixture
-def s3_home(
-    tmp_home: Path,
-    moto_endpoint: str,
-    make_bucket: Callable[[str], None],
-    monkeypatch: pytest.MonkeyPatch,
-) -> str:
-    make_bucket(BUCKET)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    uri = f"s3://{BUCKET}/{uuid.uuid4().hex}"
-    monkeypatch.setenv("LOOPML_ARTIFACT_URI", uri)
-    loopml.tracking.fluent.reset()
-    clear_cache()
-    return uri
 
 
 def test_a_registered_model_loads_from_s3_and_tampering_is_refused(s3_home: str) -> None:
