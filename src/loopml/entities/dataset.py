@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from loopml.entities.names import LATEST, check_alias, check_name
 from loopml.errors import InvalidInput
-
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
-LATEST = "latest"
 
 
 class DataKind(StrEnum):
@@ -76,27 +72,12 @@ class DataRef:
 
 def validate_dataset_name(name: Any) -> str:
     """A dataset name: no path characters, so it can never become a path or a URL trick."""
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        raise InvalidInput(
-            f"dataset name {name!r} is not allowed",
-            field="name",
-            value=name,
-            hint="use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit "
-            "(no '/', '\\', '@' or spaces)",
-        )
-    return name
+    return check_name(name, "dataset")
 
 
 def validate_alias(alias: Any) -> str:
     """An alias such as ``training`` or ``prod-2026``: not a number and not ``latest``."""
-    if not isinstance(alias, str) or not ALIAS_RE.match(alias) or alias == LATEST:
-        raise InvalidInput(
-            f"alias {alias!r} is not allowed",
-            field="alias",
-            value=alias,
-            hint="start with a letter; use letters, digits, '_' or '-'; 'latest' is reserved",
-        )
-    return alias
+    return check_alias(alias)
 
 
 def parse_ref(ref: Any) -> DataRef:

@@ -11,15 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from loopml.entities.names import check_alias, check_name
 from loopml.errors import InvalidInput
 
-MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-MODEL_ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
 _RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-# Aliases the registry keeps for itself: ``latest`` always means the newest version.
-RESERVED_ALIASES = frozenset({"latest"})
 
 
 @dataclass(frozen=True)
@@ -149,26 +146,12 @@ class ModelUri:
 
 def validate_model_name(name: Any) -> str:
     """A registered model name: no path characters, so it never becomes a path or URL trick."""
-    if not isinstance(name, str) or not MODEL_NAME_RE.match(name):
-        raise InvalidInput(
-            f"model name {name!r} is not allowed",
-            field="name",
-            value=name,
-            hint="use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit",
-        )
-    return name
+    return check_name(name, "model")
 
 
 def validate_model_alias(alias: Any) -> str:
     """An alias such as ``champion``: starts with a letter, not a number, not ``latest``."""
-    if not isinstance(alias, str) or not MODEL_ALIAS_RE.match(alias) or alias in RESERVED_ALIASES:
-        raise InvalidInput(
-            f"alias {alias!r} is not allowed",
-            field="alias",
-            value=alias,
-            hint="start with a letter; use letters, digits, '_' or '-'; 'latest' is reserved",
-        )
-    return alias
+    return check_alias(alias)
 
 
 def parse_model_uri(uri: Any) -> ModelUri:
