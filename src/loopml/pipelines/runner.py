@@ -28,7 +28,7 @@ from loopml.errors import LoopMLError
 from loopml.pipelines.definition import Graph, Pipeline, StepCall
 from loopml.pipelines.executors import Executor, make_executor
 from loopml.pipelines.fingerprint import LOADED_PREFIX
-from loopml.pipelines.keys import cache_key, changes, key_parts
+from loopml.pipelines.keys import cache_key, changes, constant_value, key_parts
 from loopml.pipelines.worker import TRACEBACK_FILE, StepOutcome, StepTask, value_of
 from loopml.tracking import fluent
 from loopml.tracking.client import LoopMLClient
@@ -141,6 +141,9 @@ def run_pipeline(
     """
     _require_pipeline(pipeline)
     graph, values = pipeline.build(params)
+    for call in graph.calls:  # refuse an argument no cache key can hold before any run starts
+        for name, value in call.constants.items():
+            constant_value(name, value, call.name)
     ws = default_workspace()
     settings = {"store_uri": ws.settings.store_uri, "artifact_uri": ws.settings.artifact_uri}
     source = pipeline.source or _source_of(pipeline)

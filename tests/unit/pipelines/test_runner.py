@@ -13,6 +13,7 @@ import pytest
 import loopml
 from loopml.errors import InvalidInput
 from loopml.pipelines import Pipeline, PipelineFailed, resume_pipeline, run_pipeline
+from loopml.store import RunQuery
 from loopml.workspace import default_workspace
 
 from .conftest import ran
@@ -232,3 +233,20 @@ def test_explain_comes_back_from_the_store(flow: Any) -> None:
     assert loaded.steps["ingest"].reason == "ran: param `rows` changed: 10 → 5"
     assert loaded.steps["count"].status == "finished"
     assert first.run_id != second.run_id
+
+
+def test_an_argument_no_key_can_hold_is_refused_before_the_run_starts(
+    write_pipeline: Callable[..., Pipeline],
+) -> None:
+    source = """
+    @loopml.step
+    def use(handle) -> int:
+        return 1
+
+    @loopml.pipeline
+    def flow():
+        return use(lambda x: x)
+    """
+    with pytest.raises(InvalidInput, match="argument 'handle' of step 'use' is a function"):
+        run_pipeline(write_pipeline(source))
+    assert default_workspace().store.runs.search(RunQuery(max_results=10)) == []
