@@ -81,3 +81,11 @@ class BackendUnavailable(LoopMLError, ConnectionError):
 
 class ConfigError(InvalidInput):
     """A setting has a value we cannot use."""
+
+
+def summary(error: BaseException) -> str:
+    """``Type: first line of the message`` (just ``Type`` without one), for one-line reports of
+    errors raised by code we call (a model, a step, a worker)."""
+    text = str(error).strip()
+    kind = type(error).__name__
+    return f"{kind}: {text.splitlines()[0]}" if text else kind

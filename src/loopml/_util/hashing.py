@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import blake3
+
+from loopml.errors import IntegrityError
 
 DIGEST_HEX_LEN = 64
 CHUNK_SIZE = 4 * 1024 * 1024
@@ -54,3 +57,31 @@ class StreamHasher:
     def hexdigest(self) -> str:
         """The digest of everything added so far."""
         return self._hasher.hexdigest()
+
+
+def folder_manifest(
+    folder: str | os.PathLike[str], what: str = "file", hint: str | None = None
+) -> dict[str, str]:
+    """Every file under ``folder`` (relative POSIX path) with its digest, sorted by path.
+
+    A symlink or special file anywhere is refused (IntegrityError naming it as ``what``): it
+    could point a check at one file and a reader at another.
+    """
+    root = Path(folder)
+    found: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        for name in sorted([*dirnames, *filenames]):
+            path = here / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                raise IntegrityError(
+                    f"{what} {rel!r} is a symlink, which is not allowed here",
+                    field=rel,
+                    hint=hint or "replace the link with the file it points to",
+                )
+            if name in filenames:
+                if not path.is_file():
+                    raise IntegrityError(f"{what} {rel!r} is not a regular file", field=rel)
+                found[rel] = hash_file(path)
+    return dict(sorted(found.items()))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from loopml._util.hashing import CHUNK_SIZE, BytesLike, is_digest
+from loopml._util.paths import safe_member_join
 from loopml.artifacts._bulk import put_many_local
 from loopml.artifacts._local import LocalBlobs
 from loopml.artifacts._remote import RemoteBlobs
@@ -147,6 +148,21 @@ class BlobStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+
+    def get_files(
+        self, files: Mapping[str, str], folder: str | os.PathLike[str], *, context: str = ""
+    ) -> Path:
+        """Download a manifest (relative path → digest) into ``folder``, each file verified.
+
+        Paths are joined safely: a manifest cannot write outside ``folder``. The folder exists
+        afterwards even for an empty manifest.
+        """
+        root = Path(folder)
+        root.mkdir(parents=True, exist_ok=True)
+        for path, digest in sorted(files.items()):
+            where = f"{context}, file {path}" if context else f"file {path}"
+            self.get_file(digest, safe_member_join(root, path), context=where)
+        return root
 
     def exists(self, digest: str) -> bool:
         """True when a blob with this digest is stored."""

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loopml.errors import InvalidInput, LoopMLError
+from loopml.errors import InvalidInput, LoopMLError, summary
 from loopml.evaluation.result import Comparison, EvaluationResult
 from loopml.stats import bootstrap
 from loopml.stats.metrics import (
@@ -141,9 +141,8 @@ def _predict(model: Any, method: str, features: pd.DataFrame, label: str) -> np.
     except LoopMLError:
         raise
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise InvalidInput(
-            f"{label} could not {method} on these rows: {type(exc).__name__}: {first}",
+            f"{label} could not {method} on these rows: {summary(exc)}",
             field="data",
             hint="check that the data has the columns and types the model was trained on",
         ) from exc

@@ -147,6 +147,22 @@ def _slices(result: EvaluationResult) -> Html:
     return section("Slices", [table(header, rows)])
 
 
+# curve key, x field, y field, axis labels, y = x reference line, title
+_CURVES = (
+    ("roc", "fpr", "tpr", "false positive rate", "true positive rate", True, "ROC curve"),
+    ("pr", "recall", "precision", "recall", "precision", False, "Precision-recall curve"),
+    (
+        "calibration",
+        "mean_predicted",
+        "observed",
+        "mean predicted probability",
+        "observed frequency",
+        True,
+        "Calibration",
+    ),
+)
+
+
 def _series(label: str, curve: Mapping[str, Any] | None, x: str, y: str) -> list[Any]:
     if not curve or x not in curve or y not in curve:
         return []
@@ -184,47 +200,18 @@ def _plots(result: EvaluationResult) -> Html:
         charts.append(
             matrix_svg(confusion["labels"], confusion["matrix"], title="Confusion matrix")
         )
-    roc = _series(CANDIDATE, mine.get("roc"), "fpr", "tpr") + _series(
-        BASELINE, base.get("roc"), "fpr", "tpr"
-    )
-    if roc:
-        charts.append(
-            lines_svg(
-                roc,
-                x_label="false positive rate",
-                y_label="true positive rate",
-                x_range=(0.0, 1.0),
-                y_range=(0.0, 1.0),
-                diagonal=True,
-                title="ROC curve",
+    for key, x, y, x_label, y_label, diagonal, title in _CURVES:
+        series = _series(CANDIDATE, mine.get(key), x, y) + _series(BASELINE, base.get(key), x, y)
+        if series:
+            charts.append(
+                lines_svg(
+                    series,
+                    x_label=x_label,
+                    y_label=y_label,
+                    x_range=(0.0, 1.0),
+                    y_range=(0.0, 1.0),
+                    diagonal=diagonal,
+                    title=title,
+                )
             )
-        )
-    pr = _series(CANDIDATE, mine.get("pr"), "recall", "precision") + _series(
-        BASELINE, base.get("pr"), "recall", "precision"
-    )
-    if pr:
-        charts.append(
-            lines_svg(
-                pr,
-                x_label="recall",
-                y_label="precision",
-                x_range=(0.0, 1.0),
-                y_range=(0.0, 1.0),
-                title="Precision-recall curve",
-            )
-        )
-    calibration = _series(CANDIDATE, mine.get("calibration"), "mean_predicted", "observed")
-    calibration += _series(BASELINE, base.get("calibration"), "mean_predicted", "observed")
-    if calibration:
-        charts.append(
-            lines_svg(
-                calibration,
-                x_label="mean predicted probability",
-                y_label="observed frequency",
-                x_range=(0.0, 1.0),
-                y_range=(0.0, 1.0),
-                diagonal=True,
-                title="Calibration",
-            )
-        )
     return section("Plots", [element("div", charts, cls="grid")])

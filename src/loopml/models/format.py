@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loopml._util.hashing import hash_bytes, hash_file, is_digest
+from loopml._util.hashing import folder_manifest as _folder_manifest
+from loopml._util.hashing import hash_bytes, is_digest
 from loopml._util.paths import safe_member_join
 from loopml.errors import IntegrityError, InvalidInput
 from loopml.models.signature import ModelSignature
@@ -166,29 +167,8 @@ def files_digest(files: Mapping[str, str]) -> str:
 
 
 def folder_manifest(folder: str | os.PathLike[str]) -> dict[str, str]:
-    """Every file under ``folder`` (relative POSIX path) with its BLAKE3 digest.
-
-    A symlink anywhere in the folder is refused: it could point a check at one file and a loader
-    at another.
-    """
-    root = Path(folder)
-    found: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        here = Path(dirpath)
-        for name in sorted([*dirnames, *filenames]):
-            path = here / name
-            rel = path.relative_to(root).as_posix()
-            if path.is_symlink():
-                raise IntegrityError(
-                    f"model file {rel!r} is a symlink, which a model folder may not hold",
-                    field=rel,
-                    hint="replace the link with the file it points to",
-                )
-            if name in filenames:
-                if not path.is_file():
-                    raise IntegrityError(f"model file {rel!r} is not a regular file", field=rel)
-                found[rel] = hash_file(path)
-    return dict(sorted(found.items()))
+    """Every file of a model folder with its BLAKE3 digest (symlinks refused)."""
+    return _folder_manifest(folder, "model file")
 
 
 def read_verified(folder: str | os.PathLike[str], rel: str, meta: ModelMeta) -> bytes:

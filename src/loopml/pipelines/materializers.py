@@ -30,7 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from loopml._util.hashing import hash_bytes, hash_file, is_digest
+from loopml._util import hashing
+from loopml._util.hashing import hash_bytes, is_digest
 from loopml._util.paths import safe_member_join
 from loopml.data import DatasetVersion, show
 from loopml.errors import AlreadyExists, IntegrityError, InvalidInput, NotFound
@@ -763,23 +764,9 @@ def _empty(folder: Path) -> None:
 
 def _manifest(folder: Path, materializer: str) -> dict[str, str]:
     """Every file under ``folder`` with its digest; a symlink or special file is refused."""
-    found: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        here = Path(dirpath)
-        for name in sorted([*dirnames, *filenames]):
-            path = here / name
-            rel = path.relative_to(folder).as_posix()
-            if path.is_symlink():
-                raise IntegrityError(
-                    f"value file {rel!r} is a symlink, which a saved value may not hold",
-                    field=rel,
-                    hint=f"materializer {materializer!r} must write regular files",
-                )
-            if name in filenames:
-                if not path.is_file():
-                    raise IntegrityError(f"value file {rel!r} is not a regular file", field=rel)
-                found[rel] = hash_file(path)
-    return dict(sorted(found.items()))
+    return hashing.folder_manifest(
+        folder, "value file", hint=f"materializer {materializer!r} must write regular files"
+    )
 
 
 def load_value(folder: Path, saved: SavedValue) -> Any:

@@ -24,7 +24,7 @@ from typing import Any
 
 from loopml._util.clock import now_ms
 from loopml.entities import CacheEntry, RunStatus, StepRecord
-from loopml.errors import LoopMLError
+from loopml.errors import LoopMLError, summary
 from loopml.pipelines.definition import Graph, Pipeline, StepCall
 from loopml.pipelines.executors import Executor, make_executor
 from loopml.pipelines.fingerprint import LOADED_PREFIX
@@ -250,10 +250,9 @@ def _outcome(pool: Executor, handle: Any, step_run_id: str) -> StepOutcome:
         with contextlib.suppress(Exception):
             client.log_text(step_run_id, trace, TRACEBACK_FILE)
             client.set_terminated(step_run_id, RunStatus.FAILED)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return StepOutcome(
             ok=False,
-            error=f"the worker failed: {type(exc).__name__}: {first}".rstrip(": "),
+            error=f"the worker failed: {summary(exc)}",
             traceback=trace,
         )
 

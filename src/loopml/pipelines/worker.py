@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from loopml._util.paths import safe_member_join
 from loopml.entities import RunStatus
-from loopml.errors import InvalidInput
+from loopml.errors import InvalidInput, summary
 from loopml.pipelines.materializers import SavedValue, load_value, save_value
 from loopml.tracking import artifact_ops, fluent
 from loopml.tracking.client import LoopMLClient
@@ -106,10 +105,9 @@ def execute(task: StepTask, *, echo_to_stderr: bool = False) -> StepOutcome:
             _log_output(client, task.step_run_id, output)
             client.log_text(task.step_run_id, trace, TRACEBACK_FILE)
             client.set_terminated(task.step_run_id, RunStatus.FAILED)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return StepOutcome(
             ok=False,
-            error=f"{type(exc).__name__}: {first}" if first else type(exc).__name__,
+            error=summary(exc),
             traceback=trace,
             attempts=attempts,
             seconds=time.perf_counter() - started,
@@ -124,18 +122,10 @@ def execute(task: StepTask, *, echo_to_stderr: bool = False) -> StepOutcome:
 def _load_inputs(task: StepTask, folder: Path) -> dict[str, Any]:
     """Every upstream output, fetched and verified: a step sees the same objects whichever
     executor runs it (a model arrives as a loaded model on every one)."""
-    ws = default_workspace()
-    values = {}
-    for name, data in task.inputs.items():
-        saved = SavedValue.from_dict(data)
-        target = folder / name
-        for path, digest in saved.files.items():
-            ws.blobs.get_file(
-                digest, safe_member_join(target, path), context=f"input {name} of {task.step_name}"
-            )
-        target.mkdir(parents=True, exist_ok=True)
-        values[name] = load_value(target, saved)
-    return values
+    return {
+        name: value_of(data, folder / name, context=f"input {name} of {task.step_name}")
+        for name, data in task.inputs.items()
+    }
 
 
 def _assemble(task: StepTask, loaded: dict[str, Any]) -> dict[str, Any]:
@@ -216,11 +206,8 @@ def default_jobs() -> int:
     return os.cpu_count() or 2
 
 
-def value_of(saved: Mapping[str, Any], folder: Path) -> Any:
-    """Load a stored output (for ``PipelineRun.outputs``): fetch its files, verify, load."""
-    ws = default_workspace()
+def value_of(saved: Mapping[str, Any], folder: Path, *, context: str = "pipeline output") -> Any:
+    """Load a stored value (a step input, a pipeline output): fetch its files, verify, load."""
     value = SavedValue.from_dict(saved)
-    for path, digest in value.files.items():
-        ws.blobs.get_file(digest, safe_member_join(folder, path), context="pipeline output")
-    folder.mkdir(parents=True, exist_ok=True)
+    default_workspace().blobs.get_files(value.files, folder, context=context)
     return load_value(folder, value)

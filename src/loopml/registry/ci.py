@@ -33,6 +33,7 @@ class CheckResult:
     evaluation: EvaluationResult
 
     def to_dict(self) -> dict[str, Any]:
+        plain = self.evaluation.to_dict()  # NaN already None, as JSON needs
         return {
             "passed": self.passed,
             "model_uri": self.model_uri,
@@ -40,9 +41,9 @@ class CheckResult:
             "evaluation_id": self.evaluation.evaluation_id,
             "run_id": self.evaluation.run_id,
             "gates": [g.to_dict() for g in self.gates],
-            "metrics": _clean(dict(self.evaluation.metrics)),
+            "metrics": plain["metrics"],
             "baseline_uri": self.evaluation.baseline_uri,
-            "baseline_metrics": _clean(dict(self.evaluation.baseline_metrics or {})) or None,
+            "baseline_metrics": plain["baseline_metrics"],
         }
 
     def markdown(self) -> str:
@@ -187,12 +188,6 @@ def _registered_name(digest: str) -> str | None:
         if any(v.digest == digest for v in store.models.versions(model.name))
     }
     return names.pop() if len(names) == 1 else None
-
-
-def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: (v if isinstance(v, float) and math.isfinite(v) else None) for k, v in values.items()
-    }
 
 
 def _number(value: float | None) -> str:

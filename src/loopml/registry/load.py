@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from loopml._util.paths import safe_member_join
 from loopml.artifacts import BlobStore
 from loopml.entities import ModelVersion, parse_model_uri
 from loopml.errors import IntegrityError
@@ -166,10 +165,7 @@ def _load_verified(resolved: ResolvedModel) -> LoadedModel:
     ws = default_workspace()
     folder = Path(tempfile.mkdtemp(prefix="model-", dir=ws.tmp_dir))
     try:
-        for path, digest in sorted(resolved.files.items()):
-            ws.blobs.get_file(
-                digest, safe_member_join(folder, path), context=f"{resolved.label}, file {path}"
-            )
+        ws.blobs.get_files(resolved.files, folder, context=resolved.label)
         return load_model_folder(folder, expected_files=resolved.files)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loopml._util.hashing import hash_file
 from loopml._util.paths import normalize_artifact_path
 from loopml.entities import LoggedModel, ModelVersion
 from loopml.evaluation.evaluate import check_task
-from loopml.models import ModelSignature, files_digest, save_model
+from loopml.models import ModelSignature, files_digest, folder_manifest, save_model
 from loopml.registry.versions import register_model
 from loopml.store import NewLoggedModel
 from loopml.tracking import artifact_ops, fluent
@@ -103,11 +102,7 @@ def _log(
     with tempfile.TemporaryDirectory(dir=ws.tmp_dir) as scratch:
         folder = Path(scratch)
         meta = save_model(model, folder, signature=signature, input_example=input_example)
-        files = {
-            file.relative_to(folder).as_posix(): hash_file(file)
-            for file in sorted(folder.rglob("*"))
-            if file.is_file()
-        }
+        files = folder_manifest(folder)
         artifact_ops.log_folder(ws.store, ws.blobs, run_id, folder, path)
     logged = ws.store.models.log(
         NewLoggedModel(

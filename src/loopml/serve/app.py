@@ -32,7 +32,7 @@ from loopml._util.clock import now_ms
 from loopml._util.ids import new_id
 from loopml.config import Settings
 from loopml.entities.serving import FeedbackLabel
-from loopml.errors import InvalidInput, LoopMLError
+from loopml.errors import InvalidInput, LoopMLError, summary
 from loopml.models import validate_input
 from loopml.serve.batching import MicroBatcher
 from loopml.serve.holder import Follower, Router, Served, Slot
@@ -286,17 +286,15 @@ class Server:
 
 def _prediction_failure(exc: Exception, frame: pd.DataFrame) -> LoopMLError:
     """The model raised on validated rows: name a column with missing values if there is one."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     missing = [str(c) for c in frame.columns if frame[c].isna().any()]
     if missing:
         return LoopMLError(
-            f"column {missing[0]!r} has a missing value this model cannot handle "
-            f"({type(exc).__name__}: {first})",
+            f"column {missing[0]!r} has a missing value this model cannot handle ({summary(exc)})",
             field=missing[0],
             hint="send a value for every column the model needs",
         )
     return LoopMLError(
-        f"the model could not predict these rows: {type(exc).__name__}: {first}",
+        f"the model could not predict these rows: {summary(exc)}",
         field="instances",
     )
 
