@@ -110,7 +110,7 @@ def metrics(url: str) -> str:
 
 def read_log(project: Path) -> Any:
     code = (
-        "import json, loopml.serve.predlog as p; "
+        "import json, loopml.predictions.log as p; "
         "f = p.read_predictions('churn'); "
         "print(json.dumps(dict(zip(f.prediction_id, f.model_version.astype(int).tolist()))))"
     )

@@ -10,6 +10,7 @@ from loopml.store import Store, open_store
 from loopml.testing.store import StoreConformance
 from loopml.testing.store_datasets import DatasetStoreConformance
 from loopml.testing.store_models import ModelStoreConformance
+from loopml.testing.store_monitors import MonitorStoreConformance
 from loopml.testing.store_pipelines import PipelineStoreConformance
 from loopml.testing.store_predictions import PredictionLogStoreConformance
 
@@ -29,5 +30,6 @@ class TestPostgresStore(
     ModelStoreConformance,
     PipelineStoreConformance,
     PredictionLogStoreConformance,
+    MonitorStoreConformance,
 ):
     pass

@@ -17,6 +17,7 @@ from loopml.entities.model import (
     RegisteredModel,
     parse_model_uri,
 )
+from loopml.entities.monitor import MonitorRecord, MonitorWindow
 from loopml.entities.pipeline import CacheEntry, StepRecord
 from loopml.entities.run import (
     ArtifactFile,
@@ -50,6 +51,8 @@ __all__ = [
     "MetricRow",
     "ModelUri",
     "ModelVersion",
+    "MonitorRecord",
+    "MonitorWindow",
     "PredictionSegment",
     "RegisteredModel",
     "Run",

@@ -34,11 +34,11 @@ from loopml.config import Settings
 from loopml.entities.serving import FeedbackLabel
 from loopml.errors import InvalidInput, LoopMLError, summary
 from loopml.models import validate_input
+from loopml.predictions.log import LoggedPrediction, PredictionLog
 from loopml.serve.batching import MicroBatcher
 from loopml.serve.holder import Follower, Router, Served, Slot
 from loopml.serve.metrics import ServerMetrics
 from loopml.serve.options import ServeOptions
-from loopml.serve.predlog import LoggedPrediction, PredictionLog
 from loopml.workspace import default_workspace
 
 logger = logging.getLogger(__name__)

@@ -29,6 +29,8 @@ from loopml.entities import (
     MetricPoint,
     MetricRow,
     ModelVersion,
+    MonitorRecord,
+    MonitorWindow,
     PredictionSegment,
     RegisteredModel,
     Run,
@@ -530,5 +532,68 @@ class PredictionLogRepository(ABC):
         """The labels known for these prediction ids (any number of them), by id."""
 
     @abstractmethod
+    def feedback_since(self, after_time: int, limit: int = 100_000) -> builtins.list[FeedbackLabel]:
+        """Labels that arrived after ``after_time`` (ms), oldest first, at most ``limit``."""
+
+    @abstractmethod
+    def feedback_between(self, start_ms: int, end_ms: int) -> dict[str, FeedbackLabel]:
+        """Labels of the predictions made in ``[start_ms, end_ms]``, by prediction id.
+
+        Prediction ids are time-ordered (UUIDv7), so this is one range scan of the key however
+        many predictions the span holds, and costs nothing when no label arrived.
+        """
+
+    @abstractmethod
     def referenced_digests(self) -> set[str]:
         """Every blob a segment needs."""
+
+
+class MonitorRepository(ABC):
+    """Monitors and their windows; a run's results land with one compare-and-set commit."""
+
+    @abstractmethod
+    def create(self, record: MonitorRecord) -> MonitorRecord:
+        """Store a new monitor (revision 0); AlreadyExists when the name is taken."""
+
+    @abstractmethod
+    def get(self, name: str) -> MonitorRecord:
+        """The monitor called ``name``; NotFound otherwise."""
+
+    @abstractmethod
+    def list(self, model_name: str | None = None) -> builtins.list[MonitorRecord]:
+        """Every monitor (of one model), by name."""
+
+    @abstractmethod
+    def delete(self, name: str) -> None:
+        """Remove a monitor and its windows; NotFound when absent."""
+
+    @abstractmethod
+    def windows(
+        self,
+        name: str,
+        since: int | None = None,
+        until: int | None = None,
+        keys: Sequence[str] | None = None,
+    ) -> builtins.list[MonitorWindow]:
+        """A monitor's windows by start time (overlapping ``[since, until]``, or these keys)."""
+
+    @abstractmethod
+    def commit(
+        self,
+        name: str,
+        expected_revision: int,
+        *,
+        windows: Sequence[MonitorWindow] = (),
+        watermark: str | None = None,
+        feedback_watermark: int | None = None,
+        config: Mapping[str, Any] | None = None,
+        reference: Mapping[str, Any] | None = None,
+        state: Mapping[str, Any] | None = None,
+        events: Sequence[NewEvent] = (),
+    ) -> MonitorRecord:
+        """Upsert windows, move the watermarks, replace config/reference/state, append events.
+
+        All in one transaction, and only if the monitor is still at ``expected_revision``
+        (Conflict otherwise: another run committed first and this one must start again). A
+        ``None`` argument leaves that field as it is.
+        """

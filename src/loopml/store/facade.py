@@ -19,6 +19,7 @@ from loopml.store.base import (
     ExperimentRepository,
     MetricRepository,
     ModelRepository,
+    MonitorRepository,
     PipelineRepository,
     PredictionLogRepository,
     RecordRepository,
@@ -32,6 +33,7 @@ from loopml.store.experiments import SqlExperiments
 from loopml.store.metrics import SqlMetrics
 from loopml.store.migrations import HEAD
 from loopml.store.models import SqlModels
+from loopml.store.monitors import SqlMonitors
 from loopml.store.pipelines import SqlPipelines
 from loopml.store.predictions import SqlPredictionLog
 from loopml.store.records import SqlRecords
@@ -55,6 +57,7 @@ class Store:
     evaluations: EvaluationRepository
     pipelines: PipelineRepository
     predictions: PredictionLogRepository
+    monitors: MonitorRepository
 
     @property
     def url(self) -> str:
@@ -127,6 +130,7 @@ def open_store(uri: str, *, busy_timeout: float = 60.0, upgrade: bool = True) ->
         evaluations=SqlEvaluations(db),
         pipelines=SqlPipelines(db),
         predictions=SqlPredictionLog(db),
+        monitors=SqlMonitors(db),
     )
     if upgrade:
         store.upgrade()

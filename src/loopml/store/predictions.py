@@ -204,6 +204,33 @@ class SqlPredictionLog(PredictionLogRepository):
             return {}
         return self._db.read(work)
 
+    def feedback_since(self, after_time: int, limit: int = 100_000) -> builtins.list[FeedbackLabel]:
+        query = (
+            sa.select(_F.c.prediction_id, _F.c.label, _F.c.time)
+            .where(_F.c.time > int(after_time))
+            .order_by(_F.c.time, _F.c.prediction_id)
+            .limit(max(1, int(limit)))
+        )
+        return self._db.read(
+            lambda conn: [
+                FeedbackLabel(row.prediction_id, json.loads(row.label), row.time)
+                for row in conn.execute(query)
+            ]
+        )
+
+    def feedback_between(self, start_ms: int, end_ms: int) -> dict[str, FeedbackLabel]:
+        low = f"{max(0, int(start_ms)):012x}" + "0" * 20
+        high = f"{max(0, int(end_ms)):012x}" + "f" * 20
+        query = sa.select(_F.c.prediction_id, _F.c.label, _F.c.time).where(
+            _F.c.prediction_id >= low, _F.c.prediction_id <= high
+        )
+        return self._db.read(
+            lambda conn: {
+                row.prediction_id: FeedbackLabel(row.prediction_id, json.loads(row.label), row.time)
+                for row in conn.execute(query)
+            }
+        )
+
     def referenced_digests(self) -> set[str]:
         return self._db.read(
             lambda conn: {row[0] for row in conn.execute(sa.select(_P.c.blob_digest).distinct())}

@@ -345,5 +345,51 @@ feedback = sa.Table(
     metadata,
     sa.Column("prediction_id", sa.String(32), primary_key=True),
     sa.Column("label", sa.Text, nullable=False),
-    sa.Column("time", sa.BigInteger, nullable=False),
+    sa.Column("time", sa.BigInteger, nullable=False, index=True),
+)
+
+# A monitor: which model (and alias) it watches, its settings, its reference bundle and how far
+# it has read the prediction log (``watermark``: the last segment consumed; ``feedback_watermark``:
+# the arrival time of the last label taken into account; ``state``: what a run hands the next,
+# such as the open row window). ``revision`` makes a run's commit a
+# compare-and-set, so two runs at once never consume one segment twice.
+monitors = sa.Table(
+    "monitors",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("model_name", sa.String(128), nullable=False, index=True),
+    sa.Column("alias", sa.String(128), nullable=False),
+    sa.Column("config", sa.Text, nullable=False),
+    sa.Column("reference", sa.Text),
+    sa.Column("watermark", sa.String(32)),
+    sa.Column("feedback_watermark", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("update_time", sa.BigInteger, nullable=False),
+)
+
+# One row per monitor window: what it holds (``state``: its pieces and merged profile, so data
+# arriving later merges in) and what was found (``result``).
+monitor_windows = sa.Table(
+    "monitor_windows",
+    metadata,
+    sa.Column("pk", BigIntKey, primary_key=True, autoincrement=True),
+    sa.Column(
+        "monitor_name",
+        sa.String(128),
+        sa.ForeignKey("monitors.name", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("window_key", sa.String(64), nullable=False),
+    sa.Column("start_time", sa.BigInteger, nullable=False),
+    sa.Column("end_time", sa.BigInteger, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("complete", sa.Boolean, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("update_time", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("monitor_name", "window_key"),
+    sa.Index("ix_monitor_windows_monitor_name_start_time", "monitor_name", "start_time"),
 )

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 import loopml
+from loopml.predictions.log import read_predictions
 from loopml.registry import set_alias
-from loopml.serve.predlog import read_predictions
 
 from .conftest import FEATURES, training_frame
 

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from loopml.errors import InvalidInput
+from loopml.predictions.log import read_predictions
 from loopml.serve import Client
 from loopml.serve.options import ServeOptions
-from loopml.serve.predlog import read_predictions
 
 ROW = {"age": 40, "income": 55.0}
 

@@ -11,6 +11,7 @@ from loopml.store import Store, open_store
 from loopml.testing.store import StoreConformance
 from loopml.testing.store_datasets import DatasetStoreConformance
 from loopml.testing.store_models import ModelStoreConformance
+from loopml.testing.store_monitors import MonitorStoreConformance
 from loopml.testing.store_pipelines import PipelineStoreConformance
 from loopml.testing.store_predictions import PredictionLogStoreConformance
 
@@ -28,6 +29,7 @@ class TestSqliteStore(
     ModelStoreConformance,
     PipelineStoreConformance,
     PredictionLogStoreConformance,
+    MonitorStoreConformance,
 ):
     pass
 

@@ -334,7 +334,7 @@ def read_predictions(
         tables.append(table)
     frame: pd.DataFrame
     if tables:
-        frame = _concat(tables).to_pandas()
+        frame = concat_tables(tables).to_pandas()
         frame = frame.sort_values("time_ms", kind="stable").reset_index(drop=True)
     else:
         frame = pd.DataFrame({name: [] for name in BASE_COLUMNS})
@@ -398,7 +398,7 @@ def _proba(probabilities: Sequence[float] | None, i: int) -> float | None:
     return None if value is None else float(value)
 
 
-def _concat(tables: list[pa.Table]) -> pa.Table:
+def concat_tables(tables: list[pa.Table]) -> pa.Table:
     """Concatenate segments whose columns may differ in presence or type."""
     names: dict[str, None] = {}
     types: dict[str, set[pa.DataType]] = {}

@@ -14,7 +14,7 @@ import pytest
 from loopml._util.ids import new_id
 from loopml.artifacts import BlobStore
 from loopml.entities import FeedbackLabel
-from loopml.serve.predlog import (
+from loopml.predictions.log import (
     CLASSES_METADATA_KEY,
     LoggedPrediction,
     PredictionLog,
