@@ -35,3 +35,11 @@ def new_id() -> str:
 def id_time_ms(value: str) -> int:
     """The millisecond timestamp embedded in an id from :func:`new_id`."""
     return int(value[:12], 16)
+
+
+def new_id_at(ms: int) -> str:
+    """A UUIDv7 for the millisecond ``ms`` (replayed or imported events keep their own time)."""
+    rand = int.from_bytes(os.urandom(10), "big")
+    counter, tail = (rand >> 62) & 0xFFF, rand & ((1 << 62) - 1)
+    value = (int(ms) << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | tail
+    return f"{value:032x}"

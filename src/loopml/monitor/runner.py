@@ -1,0 +1,271 @@
+"""``loopml.monitor.run``: consume new prediction log segments and labels, store window results.
+
+A run reads from the monitor's watermarks, computes every window that gained segments or labels,
+checks the alert rules and commits everything — windows, watermarks, reference, alert events —
+in one compare-and-set transaction. If another run committed first, this one starts again from
+the new watermark, so a segment is counted once however many runs race. Webhooks are called
+after the commit: a receiver that is down delays nothing and loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from loopml._util.ids import id_time_ms
+from loopml.entities import MonitorRecord, MonitorWindow
+from loopml.errors import Conflict, NotFound
+from loopml.monitor.alerts import check_rules, post_webhook
+from loopml.monitor.compute import WindowTask, compute_window
+from loopml.monitor.config import MonitorConfig
+from loopml.monitor.reference import Reference, build_reference, served_version
+from loopml.monitor.window_result import WindowResult
+from loopml.monitor.windows import OpenWindow, Windower
+from loopml.store import NewEvent
+from loopml.workspace import Workspace, default_workspace
+
+logger = logging.getLogger(__name__)
+
+ATTEMPTS = 5  # runs that lose the compare-and-set start again this many times
+FEEDBACK_BATCH = 200_000  # labels taken per run; the next run continues from the watermark
+FEEDBACK_OVERLAP_MS = 2_000  # labels re-read behind the watermark (same-millisecond arrivals)
+# A prediction's id is stamped a moment after or before its time_ms: labels are looked up with
+# this slack around a window and then matched to its rows by id.
+ID_SLACK_MS = 60_000
+Compute = Callable[[Sequence[WindowTask], Reference, MonitorConfig], list[dict[str, Any]]]
+
+
+def run(
+    name: str,
+    *,
+    executor: str | None = None,
+    workspace: Workspace | None = None,
+) -> list[WindowResult]:
+    """Process what arrived since the last run; return the windows this run stored.
+
+    ``executor``: None (in this process), ``dask-local`` or ``dask://host:port`` for the
+    window computations.
+    """
+    ws = workspace or default_workspace()
+    compute = _local if executor in (None, "local") else _dask_compute(executor, ws)
+    for attempt in range(ATTEMPTS):
+        try:
+            return _run_once(name, ws, compute)
+        except Conflict:
+            if attempt + 1 == ATTEMPTS:
+                raise
+            logger.info("loopml monitor: %s moved on during this run; running again", name)
+    raise AssertionError("unreachable")
+
+
+def current_reference(
+    record: MonitorRecord, config: MonitorConfig, ws: Workspace
+) -> tuple[Reference, bool]:
+    """The reference to judge with, rebuilt when the alias now serves another version."""
+    stored = None if record.reference is None else Reference.from_dict(record.reference)
+    try:
+        version = served_version(ws, record.model_name, record.alias)
+    except NotFound:
+        if stored is None:
+            raise
+        return stored, False
+    if stored is not None and stored.model_version == version.version:
+        return stored, False
+    return build_reference(ws, version, config), True
+
+
+def _run_once(name: str, ws: Workspace, compute: Compute) -> list[WindowResult]:
+    store = ws.store
+    record = store.monitors.get(name)
+    config = MonitorConfig.from_dict(record.config)
+    reference, rebuilt = current_reference(record, config, ws)
+    segments = store.predictions.segments(record.model_name, after_segment_id=record.watermark)
+    state = dict(record.state)
+    last_row = None
+    if config.window.kind == "rows" and state.get("open_window"):
+        found = store.monitors.windows(name, keys=[state["open_window"]])
+        last_row = found[0] if found else None
+    windower = Windower(
+        config.window, lambda keys: store.monitors.windows(name, keys=keys), ws, last_row
+    )
+    windower.add_segments(segments)
+    newest = max([int(state.get("newest_time", 0)), *(s.end_time for s in segments)])
+    windower.mark_complete(newest)
+    labels = store.predictions.feedback_since(
+        max(0, record.feedback_watermark - FEEDBACK_OVERLAP_MS), limit=FEEDBACK_BATCH
+    )
+    _touch_labelled(windower, labels, name, config, ws)
+    tasks = [
+        WindowTask(
+            key=window.key,
+            start_time=window.start_time,
+            end_time=window.end_time,
+            rows=window.rows,
+            model_versions=tuple(sorted(window.model_versions)),
+            profile=(
+                window.profile.to_dict()
+                if window.profile is not None
+                else {"format": 1, "row_count": 0, "columns": {}}
+            ),
+            pieces=tuple(window.pieces),
+            labels={
+                k: v.label
+                for k, v in store.predictions.feedback_between(
+                    window.start_time - ID_SLACK_MS, window.end_time + ID_SLACK_MS
+                ).items()
+            },
+        )
+        for window in sorted(windower.windows.values(), key=lambda w: (w.start_time, w.key))
+    ]
+    results = compute(tasks, reference, config) if tasks else []
+    stored: list[MonitorWindow] = []
+    events: list[NewEvent] = []
+    fired_by_key: dict[str, list[dict[str, Any]]] = {}
+    for task, result in zip(tasks, results, strict=True):
+        window = windower.windows[task.key]
+        alerts = [a.to_dict() for a in check_rules(config.alerts, result.get("signals") or {})]
+        result["alerts"] = alerts
+        before = {a["rule"] for a in window.previous_result.get("alerts") or []}
+        new = [a for a in alerts if a["rule"] not in before]
+        if new:
+            fired_by_key[task.key] = new
+            events.extend(_alert_event(name, record, task, result, alert) for alert in new)
+        stored.append(
+            MonitorWindow(
+                monitor_name=name,
+                window_key=task.key,
+                start_time=task.start_time,
+                end_time=task.end_time,
+                rows=task.rows,
+                complete=window.complete,
+                state=window.state(),
+                result=result,
+                creation_time=window.creation_time,
+            )
+        )
+    new_state = {**state, "newest_time": newest}
+    if config.window.kind == "rows":
+        open_rows = [w for w in windower.windows.values() if not w.complete]
+        if open_rows:
+            new_state["open_window"] = open_rows[-1].key
+    store.monitors.commit(
+        name,
+        record.revision,
+        windows=stored,
+        watermark=segments[-1].segment_id if segments else None,
+        feedback_watermark=max([record.feedback_watermark, *(label.time for label in labels)]),
+        reference=reference.to_dict() if rebuilt else None,
+        state=new_state,
+        events=events,
+    )
+    if config.webhook and fired_by_key:
+        _deliver(name, record, config.webhook, fired_by_key, ws)
+    return [WindowResult.from_window(w) for w in stored]
+
+
+def _touch_labelled(
+    windower: Windower,
+    labels: Sequence[Any],
+    name: str,
+    config: MonitorConfig,
+    ws: Workspace,
+) -> None:
+    """Load the windows whose predictions just got labels, so they are computed again."""
+    if not labels:
+        return
+    times = sorted(
+        {id_time_ms(label.prediction_id) for label in labels if _is_id(label.prediction_id)}
+    )
+    if not times:
+        return
+    for window in ws.store.monitors.windows(name, since=times[0], until=times[-1]):
+        if window.window_key in windower.windows:
+            continue
+        if any(window.start_time <= t <= window.end_time for t in _within(times, window)):
+            windower.windows[window.window_key] = OpenWindow.from_stored(window)
+
+
+def _within(times: Sequence[int], window: MonitorWindow) -> list[int]:
+    import bisect
+
+    lo = bisect.bisect_left(times, window.start_time)
+    hi = bisect.bisect_right(times, window.end_time)
+    return list(times[lo:hi])
+
+
+def _is_id(value: str) -> bool:
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+def _alert_event(
+    name: str,
+    record: MonitorRecord,
+    task: WindowTask,
+    result: Mapping[str, Any],
+    alert: Mapping[str, Any],
+) -> NewEvent:
+    drift = result.get("drift") or {}
+    evidence = {
+        "drift_share": drift.get("drift_share"),
+        "drifted_columns": list(drift.get("drifted_columns") or [])[:10],
+        "notes": list(result.get("notes") or [])[:10],
+        "realised": (result.get("realised") or {}).get("metrics"),
+        "estimated": (result.get("estimate") or {}).get("metrics"),
+    }
+    return NewEvent(
+        kind="monitor.alert",
+        subject=f"monitor:{name}",
+        actor="loopml monitor",
+        reason=f"{alert['rule']} (value {alert['value']:.4g})"
+        if alert.get("value") is not None
+        else alert["rule"],
+        data={
+            "monitor": name,
+            "model": record.model_name,
+            "window": task.key,
+            "start_time": task.start_time,
+            "end_time": task.end_time,
+            "rows": task.rows,
+            "model_versions": list(task.model_versions),
+            **alert,
+            "evidence": evidence,
+        },
+    )
+
+
+def _deliver(
+    name: str,
+    record: MonitorRecord,
+    url: str,
+    fired: Mapping[str, list[dict[str, Any]]],
+    ws: Workspace,
+) -> None:
+    payload = {
+        "monitor": name,
+        "model": record.model_name,
+        "alerts": [{"window": key, **alert} for key, alerts in fired.items() for alert in alerts],
+    }
+    problem = post_webhook(url, payload)
+    if problem is not None:
+        ws.store.events.add(
+            NewEvent(
+                kind="monitor.webhook_failed",
+                subject=f"monitor:{name}",
+                actor="loopml monitor",
+                reason=problem,
+                data={"url": url, "alerts": len(payload["alerts"])},
+            )
+        )
+
+
+def _local(
+    tasks: Sequence[WindowTask], reference: Reference, config: MonitorConfig
+) -> list[dict[str, Any]]:
+    return [compute_window(task, reference, config) for task in tasks]
+
+
+def _dask_compute(executor: str, ws: Workspace) -> Compute:
+    from loopml.monitor.distributed import dask_compute
+
+    return dask_compute(executor, ws)

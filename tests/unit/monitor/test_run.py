@@ -1,0 +1,84 @@
+"""A monitor run over replayed traffic: windows, drift, labels, estimates, exactly once."""
+
+from __future__ import annotations
+
+import pytest
+
+import loopml.monitor as monitor
+from loopml.errors import InvalidInput, NotFound
+
+from .conftest import HOUR, T0, Project, make_frame
+
+
+def test_windows_find_the_shift_and_only_once(project: Project) -> None:
+    monitor.create("churn-drift", "churn", window="1h")
+    project.log(make_frame(1, 1_000), T0, step_ms=1_000)  # hour 0: like training
+    project.log(make_frame(2, 1_000, shift=1.5), T0 + HOUR, step_ms=1_000)  # hour 1: shifted
+    found = monitor.run("churn-drift")
+    assert [w.key for w in found] == [f"t:{T0}", f"t:{T0 + HOUR}"]
+    calm, shifted = found
+    assert calm.status == "ok" and calm.rows == 1_000
+    assert "income" not in calm.drifted_columns and not calm.alerts
+    assert "income" in shifted.drifted_columns
+    assert shifted.signals["prediction_drift"] == 1
+    assert {a["rule"] for a in shifted.alerts} >= {"prediction_drift == 1"}
+    assert monitor.run("churn-drift") == []  # nothing new: nothing computed again
+    assert len(monitor.results("churn-drift")) == 2
+
+
+def test_unknown_monitor_and_bad_window_are_refused(project: Project) -> None:
+    with pytest.raises(NotFound, match="does not exist"):
+        monitor.run("nobody")
+    with pytest.raises(InvalidInput, match="not a duration or a row count"):
+        monitor.create("m", "churn", window="soon")
+
+
+def test_late_labels_give_realised_accuracy_next_to_the_estimate(project: Project) -> None:
+    monitor.create("churn-acc", "churn", window="1h")
+    frame = make_frame(3, 2_000)
+    ids = project.log(frame, T0, step_ms=1_000)
+    (first,) = monitor.run("churn-acc")
+    estimate = first.estimated["f1"]
+    assert estimate["low"] <= estimate["value"] <= estimate["high"]
+    assert "realised" not in first.result  # no labels yet
+    project.label(ids, frame.churned)  # the labels arrive late
+    (again,) = monitor.run("churn-acc")
+    assert again.key == first.key and again.signals["labels"] == 2_000
+    realised = again.result["realised"]["metrics"]["f1"]
+    assert realised["low"] <= realised["value"] <= realised["high"]
+    assert "drop" in realised and abs(realised["drop"]) < 0.1
+    assert again.estimated["f1"]["realised"] == pytest.approx(realised["value"])
+    assert estimate["low"] - 0.02 <= realised["value"] <= estimate["high"] + 0.02
+
+
+def test_a_changed_concept_shows_as_an_accuracy_drop_alert(project: Project) -> None:
+    monitor.create("churn-concept", "churn", window="1h", multivariate=False)
+    frame = make_frame(4, 2_000)
+    ids = project.log(frame, T0, step_ms=1_000)
+    project.label(ids, 1 - frame.churned)  # the relation between inputs and label flipped
+    (window,) = monitor.run("churn-concept")
+    assert window.signals["dataset_drift"] == 0  # the inputs did not move
+    assert window.signals["f1_drop"] > 0.3
+    assert "f1 drop > 0.05" in {a["rule"] for a in window.alerts}
+    from loopml.workspace import default_workspace
+
+    events = default_workspace().store.events.list(kind="monitor.alert")
+    assert any(
+        e.data["rule"] == "f1 drop > 0.05" and e.data["window"] == window.key for e in events
+    )
+    monitor.run("churn-concept")
+    assert len(default_workspace().store.events.list(kind="monitor.alert")) == len(events)
+
+
+def test_row_windows_fill_across_segments_and_stay_open_until_full(project: Project) -> None:
+    monitor.create("churn-rows", "churn", window="300rows")
+    project.log(make_frame(5, 500), T0)
+    found = monitor.run("churn-rows")
+    assert [(w.rows, w.complete) for w in found] == [(300, True), (200, False)]
+    project.log(make_frame(6, 250), T0 + HOUR)
+    found = monitor.run("churn-rows")
+    assert [(w.key, w.rows, w.complete) for w in found] == [
+        (found[0].key, 300, True),
+        (found[1].key, 150, False),
+    ]
+    assert [w.rows for w in monitor.results("churn-rows")] == [300, 300, 150]
