@@ -14,6 +14,7 @@ from loopml.cli import (
     experiments,
     home,
     models,
+    monitor,
     pipeline,
     runs,
     serve,
@@ -48,6 +49,7 @@ app.command("evaluate")(evaluation.evaluate)
 app.add_typer(evaluation.ci_app, name="ci", help="CI for models: evaluate and judge the gates.")
 app.add_typer(pipeline.app, name="pipeline", help="Run, explain, resume, draw and tune pipelines.")
 app.command("serve")(serve.serve)
+app.add_typer(monitor.app, name="monitor", help="Drift, accuracy and estimated accuracy.")
 
 
 # Typer may ship its own copy of click: take the usage-error base class from Typer itself.

@@ -40,15 +40,29 @@ def run(
     name: str,
     *,
     executor: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
     workspace: Workspace | None = None,
 ) -> list[WindowResult]:
     """Process what arrived since the last run; return the windows this run stored.
 
     ``executor``: None (in this process), ``dask-local`` or ``dask://host:port`` for the
-    window computations.
+    window computations. ``progress(done, total)`` is called as windows are computed.
     """
     ws = workspace or default_workspace()
-    compute = _local if executor in (None, "local") else _dask_compute(executor, ws)
+    if executor in (None, "local"):
+
+        def compute(
+            tasks: Sequence[WindowTask], reference: Reference, config: MonitorConfig
+        ) -> list[dict[str, Any]]:
+            out = []
+            for task in tasks:
+                out.append(compute_window(task, reference, config, ws))
+                if progress is not None:
+                    progress(len(out), len(tasks))
+            return out
+
+    else:
+        compute = _dask_compute(str(executor), ws)
     for attempt in range(ATTEMPTS):
         try:
             return _run_once(name, ws, compute)
@@ -92,10 +106,15 @@ def _run_once(name: str, ws: Workspace, compute: Compute) -> list[WindowResult]:
     windower.add_segments(segments)
     newest = max([int(state.get("newest_time", 0)), *(s.end_time for s in segments)])
     windower.mark_complete(newest)
-    labels = store.predictions.feedback_since(
+    # Labels are re-read a little behind the watermark (one committed late with an earlier
+    # time is not lost); those already taken, remembered by id, are skipped.
+    seen = set(state.get("recent_labels") or ())
+    read = store.predictions.feedback_since(
         max(0, record.feedback_watermark - FEEDBACK_OVERLAP_MS), limit=FEEDBACK_BATCH
     )
+    labels = [label for label in read if label.prediction_id not in seen]
     _touch_labelled(windower, labels, name, config, ws)
+    feedback_watermark = max([record.feedback_watermark, *(label.time for label in read)])
     tasks = [
         WindowTask(
             key=window.key,
@@ -144,7 +163,15 @@ def _run_once(name: str, ws: Workspace, compute: Compute) -> list[WindowResult]:
                 creation_time=window.creation_time,
             )
         )
-    new_state = {**state, "newest_time": newest}
+    new_state = {
+        **state,
+        "newest_time": newest,
+        "recent_labels": [
+            label.prediction_id
+            for label in read
+            if label.time >= feedback_watermark - FEEDBACK_OVERLAP_MS
+        ],
+    }
     if config.window.kind == "rows":
         open_rows = [w for w in windower.windows.values() if not w.complete]
         if open_rows:
@@ -154,7 +181,7 @@ def _run_once(name: str, ws: Workspace, compute: Compute) -> list[WindowResult]:
         record.revision,
         windows=stored,
         watermark=segments[-1].segment_id if segments else None,
-        feedback_watermark=max([record.feedback_watermark, *(label.time for label in labels)]),
+        feedback_watermark=feedback_watermark,
         reference=reference.to_dict() if rebuilt else None,
         state=new_state,
         events=events,
@@ -259,13 +286,8 @@ def _deliver(
         )
 
 
-def _local(
-    tasks: Sequence[WindowTask], reference: Reference, config: MonitorConfig
-) -> list[dict[str, Any]]:
-    return [compute_window(task, reference, config) for task in tasks]
-
-
 def _dask_compute(executor: str, ws: Workspace) -> Compute:
+    """Window computations mapped over a Dask cluster."""
     from loopml.monitor.distributed import dask_compute
 
     return dask_compute(executor, ws)
