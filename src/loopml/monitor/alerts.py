@@ -147,6 +147,7 @@ def post_webhook(
                     return None
                 problem = f"HTTP {response.status}"
         except urllib.error.HTTPError as exc:
+            exc.close()
             problem = f"HTTP {exc.code}"
             if 400 <= exc.code < 500 and exc.code not in (408, 429):
                 break  # the receiver refuses this payload: retrying will not help
