@@ -274,8 +274,8 @@ def _rows_needed(
         columns += [f"{PROBA_PREFIX}{i}" for i in range(len(reference.classes))]
     if wants_multivariate:
         columns += [f"{INPUT_PREFIX}{name}" for name in reference.features]
-    table = read_rows(task.pieces, columns, workspace)
-    return table.to_pandas()
+    frame: pd.DataFrame = read_rows(task.pieces, columns, workspace).to_pandas()
+    return frame
 
 
 def _multivariate(
@@ -352,7 +352,10 @@ def _estimate(
         return
     order = _sorted_order(reference.classes)
     estimates = estimate_classification(
-        calibrator.apply(proba)[:, order], _reorder_index(predicted, order), draws=ESTIMATE_DRAWS
+        calibrator.apply(proba)[:, order],
+        _reorder_index(predicted, order),
+        scores=proba[:, order],  # ROC AUC ranks by the model's own scores, as it is measured
+        draws=ESTIMATE_DRAWS,
     )
     result["estimate"] = {
         "rows": int(mask.sum()),
@@ -380,7 +383,8 @@ def _sorted_order(classes: Sequence[Any]) -> list[int]:
 def _reorder_index(index: np.ndarray, order: Sequence[int]) -> np.ndarray:
     position = np.empty(len(order), dtype=np.int64)
     position[list(order)] = np.arange(len(order))
-    return position[index]
+    reordered: np.ndarray = position[index]
+    return reordered
 
 
 def _degradation(name: str, baseline: float, value: float) -> float:

@@ -96,7 +96,10 @@ def estimate(
     predicted = class_index(np.asarray(model.predict(features)), classes)
     order = _sorted_order(classes)
     found = estimate_classification(
-        calibrator.apply(proba)[:, order], _reorder_index(predicted, order), draws=draws
+        calibrator.apply(proba)[:, order],
+        _reorder_index(predicted, order),
+        scores=proba[:, order],
+        draws=draws,
     )
     realised = None
     if target in current_df.columns:

@@ -101,7 +101,8 @@ class Reference:
         if self.sample_digest is None:
             return None
         data = workspace.blobs.read_bytes(self.sample_digest, context="monitor reference sample")
-        return pq.read_table(pa.BufferReader(data)).to_pandas()
+        frame: pd.DataFrame = pq.read_table(pa.BufferReader(data)).to_pandas()
+        return frame
 
 
 def served_version(workspace: Workspace, model_name: str, alias: str) -> ModelVersion:

@@ -35,7 +35,9 @@ DRIFT_LINES = 8  # features with their own line in the drift chart (the highest 
 DISTRIBUTIONS = 5
 MAX_ROWS = 500  # newest windows, alerts and notes listed in the tables
 INSUFFICIENT = "insufficient_data"
+_LABELS = ("this window", "reference")
 _CSS = "tr.muted td{color:#9ca3af;background:#f9fafb}"
+_BAND_KEY = "#c7d7fb"  # the band's colour: CURRENT at 15% over white, a little stronger
 _UNITS = (("minutes", 60_000), ("hours", 3_600_000), ("days", 86_400_000))
 
 Row = list[object]
@@ -122,12 +124,12 @@ def _overview(monitor: Monitor, results: Sequence[WindowResult]) -> Html:
     ref = monitor.reference
     insufficient = sum(r.status == INSUFFICIENT for r in results)
     alerts = sum(len(r.alerts) for r in results)
-    counts = f"{len(results):,}" + (
-        f" ({insufficient:,} with insufficient data)" * bool(insufficient)
-    )
-    fired = f"{alerts:,}" + (
-        f" in {sum(bool(r.alerts) for r in results):,} window(s)" if alerts else ""
-    )
+    counts = f"{len(results):,}"
+    if insufficient:
+        counts += f" ({insufficient:,} with insufficient data)"
+    fired = f"{alerts:,}"
+    if alerts:
+        fired += f" in {sum(bool(r.alerts) for r in results):,} window(s)"
     rows: list[Row] = [
         ["monitor", monitor.name],
         ["model", monitor.model_name],
@@ -203,7 +205,7 @@ def _drift(monitor: Monitor, results: Sequence[WindowResult], clock: _Clock) -> 
     for r in results:
         judged = {**_columns(r)}
         if r.status != INSUFFICIENT and r.result.get("prediction_drift"):
-            judged["prediction (model output)"] = r.result["prediction_drift"]
+            judged["(prediction)"] = r.result["prediction_drift"]
         for name, item in judged.items():
             score = _score(item)
             if score is not None:
@@ -266,12 +268,12 @@ def _distributions(monitor: Monitor, windows: Sequence[MonitorWindow]) -> Html:
     ref = monitor.reference
     reference = ref.profile.columns if ref else {}
     when = _when(newest.start_time)
-    labels = (f"window {when}", f"reference {ref.data_ref}" if ref else "reference")
+    against = f" against the reference {ref.data_ref}" if ref else ""
     parts: list[Html] = [
         element(
             "p",
             f"The {min(len(drifted), DISTRIBUTIONS)} most drifted of {len(drifted)} drifted "
-            f"feature(s) in the newest window with drift ({when}).",
+            f"feature(s) in the newest window with drift ({when}){against}.",
         )
     ]
     judged_against = (newest.result.get("reference") or {}).get("data")
@@ -291,7 +293,6 @@ def _distributions(monitor: Monitor, windows: Sequence[MonitorWindow]) -> Html:
                 window.get(INPUT_PREFIX + name),
                 reference.get(name),
                 columns.get(name),
-                labels,
             )
         )
     return section("Distributions", parts, id="distributions")
@@ -302,13 +303,12 @@ def _feature(
     current: ColumnProfile | None,
     reference: ColumnProfile | None,
     drift: Mapping[str, Any] | None,
-    labels: tuple[str, str],
 ) -> Html:
     if current is None:
         chart, notes = Html(""), ["The window's profile of this feature is not stored."]
     else:
         same_kind = reference is not None and reference.kind == current.kind
-        chart, notes = distribution_chart(current, reference if same_kind else None, labels)
+        chart, notes = distribution_chart(current, reference if same_kind else None, _LABELS)
     left = [chart, *(element("p", note, cls="note") for note in notes)]
     rows: list[Row] = []
     if drift is not None:
@@ -486,7 +486,7 @@ def _time_chart(
         ys.append(level[1])
     keys = [(label, *_style(i)) for i, (label, _, _) in enumerate(lines)]
     if band is not None:
-        keys.append((band[0], CURRENT, ""))
+        keys.append((band[0], _BAND_KEY, ""))
     if level is not None:
         keys.append((level[0], _MUTED, "4 4"))
     legend, rows = _key(keys, 8, 14, width - 8)

@@ -49,9 +49,10 @@ def run(
     window computations. ``progress(done, total)`` is called as windows are computed.
     """
     ws = workspace or default_workspace()
+    compute: Compute
     if executor in (None, "local"):
 
-        def compute(
+        def compute_here(
             tasks: Sequence[WindowTask], reference: Reference, config: MonitorConfig
         ) -> list[dict[str, Any]]:
             out = []
@@ -61,6 +62,7 @@ def run(
                     progress(len(out), len(tasks))
             return out
 
+        compute = compute_here
     else:
         compute = _dask_compute(str(executor), ws)
     for attempt in range(ATTEMPTS):
@@ -290,4 +292,5 @@ def _dask_compute(executor: str, ws: Workspace) -> Compute:
     """Window computations mapped over a Dask cluster."""
     from loopml.monitor.distributed import dask_compute
 
-    return dask_compute(executor, ws)
+    found: Compute = dask_compute(executor, ws)
+    return found

@@ -1,6 +1,8 @@
 """Mergeable column profiles (KLL, HLL, exact moments) and the drift tests that compare them."""
 
+from loopml.stats.calibration import Calibrator, fit_calibrator
 from loopml.stats.categorical import CategoricalProfile, profile_categorical
+from loopml.stats.domain import DomainResult, domain_classifier_drift
 from loopml.stats.drift import (
     DEFAULT_RULE,
     DEFAULT_THRESHOLDS,
@@ -10,7 +12,9 @@ from loopml.stats.drift import (
     column_drift,
 )
 from loopml.stats.drift_result import DriftResult, compare
+from loopml.stats.estimation import EstimatedMetric, estimate_classification
 from loopml.stats.frequencies import Frequencies
+from loopml.stats.learned import LearnedThreshold, learn_thresholds
 from loopml.stats.numeric import NumericProfile, profile_numeric
 from loopml.stats.profile import (
     ColumnProfile,
@@ -29,13 +33,17 @@ __all__ = [
     "HLL_RSE",
     "KLL_K",
     "KLL_RANK_ERROR",
+    "Calibrator",
     "CategoricalProfile",
     "ColumnDrift",
     "ColumnProfile",
     "Distinct",
+    "DomainResult",
     "DriftResult",
     "DriftRule",
+    "EstimatedMetric",
     "Frequencies",
+    "LearnedThreshold",
     "NumericProfile",
     "Quantiles",
     "TableProfile",
@@ -43,6 +51,10 @@ __all__ = [
     "column_drift",
     "column_from_dict",
     "compare",
+    "domain_classifier_drift",
+    "estimate_classification",
+    "fit_calibrator",
+    "learn_thresholds",
     "merge",
     "profile_categorical",
     "profile_column",
