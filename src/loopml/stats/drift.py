@@ -1,10 +1,17 @@
 """Per-column drift: pick a test by kind and reference size, run it, judge it by a threshold.
 
-``DEFAULT_RULE`` follows Evidently's defaults. Numeric: a reference of up to 1,000 values gets
-KS (drift when p < 0.05), a bigger one Wasserstein divided by the reference std (drift when
->= 0.1). Categorical: up to 1,000 values chi-square (p < 0.05), above Jensen-Shannon distance
-(>= 0.1). PSI drifts at >= 0.1. Size counts the reference's usable values (finite numbers,
-present categories), as Evidently drops NaN and infinities first.
+``DEFAULT_RULE`` starts from Evidently's defaults. Numeric: up to 1,000 values gets KS (drift
+when p < 0.05), more gets Wasserstein divided by the reference std (drift when >= 0.1).
+Categorical: up to 1,000 values chi-square (p < 0.05), above Jensen-Shannon distance (>= 0.1).
+PSI drifts at >= 0.1. Size counts usable values (finite numbers, present categories), as
+Evidently drops NaN and infinities first.
+
+One departure: the size is that of the *smaller* side when the current side is known, not the
+reference's alone. Evidently picks by the reference, so a 300-row window against a large
+reference is judged by Wasserstein at 0.1, which two samples of one distribution exceed in
+about one window in seven (its sampling noise at 300 rows is about that size); a p-value test
+accounts for the window's size instead. Above 1,000 rows on both sides the distance tests judge
+effect size, which is what a large window needs (KS would flag any shift, however small).
 
 One departure: our ``chi_square`` is the two-sample test of homogeneity, not Evidently's
 goodness of fit against reference shares (``chi_square_gof``, still available by name), which
@@ -81,9 +88,15 @@ class ColumnDrift:
         }
 
 
-def choose_test(reference: ColumnProfile, rule: DriftRule = DEFAULT_RULE) -> str:
-    """The test ``rule`` picks for this reference's kind and size."""
-    size = reference.finite if isinstance(reference, NumericProfile) else reference.present
+def choose_test(
+    reference: ColumnProfile,
+    rule: DriftRule = DEFAULT_RULE,
+    current: ColumnProfile | None = None,
+) -> str:
+    """The test ``rule`` picks for this kind and the smaller side's size (see module docstring)."""
+    size = _usable(reference)
+    if current is not None:
+        size = min(size, _usable(current))
     small = size <= rule.size_threshold
     if isinstance(reference, NumericProfile):
         return rule.numeric_small if small else rule.numeric_large
@@ -102,7 +115,7 @@ def column_drift(
     if reference.kind != current.kind:
         note = f"kind changed from {reference.kind} to {current.kind}"
         return ColumnDrift(name, current.kind, "kind", None, None, math.nan, True, note)
-    chosen = test or choose_test(reference, rule)
+    chosen = test or choose_test(reference, rule, current)
     run = _lookup(reference.kind, chosen)
     default = rule.thresholds.get(chosen, DEFAULT_THRESHOLDS[chosen])
     limit = threshold if threshold is not None else default
@@ -139,6 +152,10 @@ def _lookup(kind: str, test: str) -> stattests.Test:
             hint=f"use one of {', '.join(sorted(table))}",
         )
     return table[test]
+
+
+def _usable(profile: ColumnProfile) -> int:
+    return profile.finite if isinstance(profile, NumericProfile) else profile.present
 
 
 def _empty_side(reference: ColumnProfile, current: ColumnProfile) -> str | None:

@@ -137,9 +137,9 @@ def test_an_empty_or_all_missing_side_is_insufficient_data(empty: np.ndarray) ->
 
 def test_a_constant_reference_does_not_divide_by_zero() -> None:
     ref = profile_numeric(np.full(2_000, 3.0))
-    same = column_drift("x", ref, profile_numeric(np.full(500, 3.0)))
+    same = column_drift("x", ref, profile_numeric(np.full(1_500, 3.0)))
     assert same.test == "wasserstein" and same.statistic == 0.0 and not same.drifted
-    moved = column_drift("x", ref, profile_numeric(np.full(500, 3.5)))
+    moved = column_drift("x", ref, profile_numeric(np.full(1_500, 3.5)))
     assert moved.drifted and moved.note is not None and "constant" in moved.note
     for test in ("ks", "psi", "jensen_shannon"):
         assert not column_drift("x", ref, ref, test=test).drifted
@@ -186,3 +186,13 @@ def test_compare_reports_columns_on_one_side_and_the_dataset_verdict() -> None:
     assert body["columns"]["a"]["drifted"] is True and body["dataset_drift"] is True
     nothing = compare(profile_table({}), profile_table({}))
     assert nothing.drift_share == 0.0 and not nothing.dataset_drift
+
+
+def test_a_small_window_gets_the_p_value_test_even_against_a_big_reference() -> None:
+    rng = np.random.default_rng(0)
+    big = profile_numeric(rng.normal(size=5_000))
+    small_window = profile_numeric(rng.normal(size=300))
+    assert choose_test(big) == "wasserstein"
+    assert choose_test(big, current=small_window) == "ks"
+    assert column_drift("x", big, small_window).test == "ks"
+    assert column_drift("x", big, profile_numeric(rng.normal(size=5_000))).test == "wasserstein"
