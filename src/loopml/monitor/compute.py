@@ -312,10 +312,10 @@ def _multivariate(
 def _values(series: pd.Series, kind: str) -> np.ndarray:
     if kind == "numeric":
         return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-    values = np.empty(len(series), dtype=object)
-    values[:] = [
-        None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in series
-    ]
+    raw = series.to_numpy(dtype=object)
+    missing = pd.isna(raw)
+    values: np.ndarray = raw.astype(str).astype(object)
+    values[missing] = None
     return values
 
 

@@ -100,9 +100,20 @@ class Reference:
         """The stored sample of reference rows (features only), for the domain classifier."""
         if self.sample_digest is None:
             return None
-        data = workspace.blobs.read_bytes(self.sample_digest, context="monitor reference sample")
-        frame: pd.DataFrame = pq.read_table(pa.BufferReader(data)).to_pandas()
-        return frame
+        return _read_sample(workspace, self.sample_digest)
+
+
+_SAMPLES: dict[str, pd.DataFrame] = {}  # by content digest: immutable, so safe to keep
+
+
+def _read_sample(workspace: Workspace, digest: str) -> pd.DataFrame:
+    """A reference sample, read (verified) once per process and digest."""
+    if digest not in _SAMPLES:
+        data = workspace.blobs.read_bytes(digest, context="monitor reference sample")
+        if len(_SAMPLES) >= 16:
+            _SAMPLES.pop(next(iter(_SAMPLES)))
+        _SAMPLES[digest] = pq.read_table(pa.BufferReader(data)).to_pandas()
+    return _SAMPLES[digest]
 
 
 def served_version(workspace: Workspace, model_name: str, alias: str) -> ModelVersion:
@@ -277,6 +288,15 @@ def _calibrate(
 
 def class_index(labels: np.ndarray, classes: Sequence[Any]) -> np.ndarray:
     """Each label's position in ``classes`` (-1 when unknown), matching 1 with 1.0 and "1"."""
+    numeric = np.asarray(labels)
+    keys = [_label_key(c) for c in classes]
+    if numeric.dtype.kind in "iuf" and all(isinstance(k, float) for k in keys):
+        order = np.argsort(keys)
+        ordered = np.asarray(keys, dtype=float)[order]
+        values = numeric.astype(float)
+        at = np.clip(np.searchsorted(ordered, values), 0, len(ordered) - 1)
+        found = np.where(ordered[at] == values, order[at], -1)
+        return found.astype(np.int64)
     lookup: dict[Any, int] = {}
     for i, value in enumerate(classes):
         lookup[_label_key(value)] = i

@@ -34,7 +34,13 @@ from loopml.entities import PredictionSegment
 from loopml.stats.profile import ColumnProfile, TableProfile, profile_column
 from loopml.workspace import Workspace, default_workspace
 
-__all__ = ["CLASSES_METADATA_KEY", "LoggedPrediction", "PredictionLog", "read_predictions"]
+__all__ = [
+    "CLASSES_METADATA_KEY",
+    "LoggedPrediction",
+    "PredictionLog",
+    "read_predictions",
+    "store_segment",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -218,29 +224,38 @@ class PredictionLog:
     def _write(self, batch: list[LoggedPrediction]) -> PredictionSegment:
         """Store one segment: its Parquet blob first, then its row in the store."""
         workspace = self._workspace or default_workspace()
-        table = build_table(batch, self.classes)
-        path = os.path.join(workspace.tmp_dir, f"predlog-{new_id()}.parquet")
-        try:
-            pq.write_table(table, path, compression="zstd")
-            ref = workspace.blobs.put_file(path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-        times = [row.time_ms for row in batch]
-        segment = PredictionSegment(
-            segment_id=new_id(),
-            model_name=self.model_name,
-            model_versions=tuple(sorted({int(row.model_version) for row in batch})),
-            start_time=min(times),
-            end_time=max(times),
-            rows=len(batch),
-            blob_digest=ref.digest,
-            size_bytes=ref.size,
-            profile=profile_segment(table).to_dict(),
-            creation_time=now_ms(),
-        )
-        workspace.store.predictions.add_segment(segment)
-        return segment
+        return store_segment(build_table(batch, self.classes), self.model_name, workspace)
+
+
+def store_segment(table: pa.Table, model_name: str, workspace: Workspace) -> PredictionSegment:
+    """Write a segment table (see :func:`build_table`) as a blob, then register it with its profile.
+
+    The blob comes first, so a registered segment always has its rows.
+    """
+    path = os.path.join(workspace.tmp_dir, f"predlog-{new_id()}.parquet")
+    try:
+        pq.write_table(table, path, compression="zstd")
+        ref = workspace.blobs.put_file(path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    times = table.column("time_ms")
+    segment = PredictionSegment(
+        segment_id=new_id(),
+        model_name=model_name,
+        model_versions=tuple(
+            sorted({int(v) for v in pc.unique(table.column("model_version")).to_pylist()})
+        ),
+        start_time=int(pc.min(times).as_py()),
+        end_time=int(pc.max(times).as_py()),
+        rows=table.num_rows,
+        blob_digest=ref.digest,
+        size_bytes=ref.size,
+        profile=profile_segment(table).to_dict(),
+        creation_time=now_ms(),
+    )
+    workspace.store.predictions.add_segment(segment)
+    return segment
 
 
 def build_table(rows: Sequence[LoggedPrediction], classes: Sequence[Any] | None = None) -> pa.Table:

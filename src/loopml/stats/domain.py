@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy import linalg, special
+from threadpoolctl import ThreadpoolController
 
 from loopml.errors import InvalidInput
 from loopml.stats.categorical import _is_missing
@@ -122,14 +123,27 @@ def domain_classifier_drift(
     fold = _folds(n1, n2, folds, rng)
     scores = np.empty(n1 + n2)
     coefficients = np.zeros(features.shape[1])
-    for f in range(folds):
-        train = fold != f
-        beta = _fit_logistic(features[train], target[train], PENALTY)
-        scores[~train] = features[~train] @ beta[:-1] + beta[-1]
-        coefficients += beta[:-1] / folds
+    # Small products: a second BLAS thread only waits for a busy core (measured on 2 shared
+    # cores: 136 ms instead of 0.7 ms for one 4,000 x 37 Hessian), so the fits run on one.
+    with _blas().limit(limits=1, user_api="blas"):
+        for f in range(folds):
+            train = fold != f
+            beta = _fit_logistic(features[train], target[train], PENALTY)
+            scores[~train] = features[~train] @ beta[:-1] + beta[-1]
+            coefficients += beta[:-1] / folds
     auc = _auc(scores, target.astype(bool))
     top = _top_features(coefficients, [groups[i] for i in np.flatnonzero(kept)])
     return DomainResult(auc, limit, auc >= limit, n1, n2, top)
+
+
+_CONTROLLER: list[ThreadpoolController] = []
+
+
+def _blas() -> ThreadpoolController:
+    """One controller per process: finding the loaded BLAS libraries costs ~6 ms a time."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
 
 
 def _encode(name: str, kind: str, ref: NDArray[Any], cur: NDArray[Any]) -> Floats:
