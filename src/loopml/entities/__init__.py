@@ -7,6 +7,7 @@ from loopml.entities.dataset import (
     DatasetVersionRecord,
     parse_ref,
 )
+from loopml.entities.loop import LoopIteration, LoopLock
 from loopml.entities.model import (
     EvaluationRecord,
     Event,
@@ -47,6 +48,8 @@ __all__ = [
     "GateSet",
     "LifecycleStage",
     "LoggedModel",
+    "LoopIteration",
+    "LoopLock",
     "MetricPoint",
     "MetricRow",
     "ModelUri",

@@ -26,6 +26,8 @@ from loopml.entities import (
     FeedbackLabel,
     GateSet,
     LoggedModel,
+    LoopIteration,
+    LoopLock,
     MetricPoint,
     MetricRow,
     ModelVersion,
@@ -597,3 +599,57 @@ class MonitorRepository(ABC):
         (Conflict otherwise: another run committed first and this one must start again). A
         ``None`` argument leaves that field as it is.
         """
+
+
+class LoopRepository(ABC):
+    """Training-loop iterations, the per-model iteration lock and the controller's state."""
+
+    @abstractmethod
+    def add_iteration(self, iteration: LoopIteration) -> LoopIteration:
+        """Store a new iteration; AlreadyExists for a known id."""
+
+    @abstractmethod
+    def update_iteration(self, iteration_id: str, **fields: Any) -> LoopIteration:
+        """Change some fields (``status``, ``decision``, ``record``, …); NotFound when absent."""
+
+    @abstractmethod
+    def iteration(self, iteration_id: str) -> LoopIteration:
+        """One iteration (a unique id prefix of 8+ characters works); NotFound otherwise."""
+
+    @abstractmethod
+    def iterations(
+        self, model_name: str | None = None, status: str | None = None, limit: int = 100
+    ) -> builtins.list[LoopIteration]:
+        """Iterations, newest first."""
+
+    @abstractmethod
+    def acquire_lock(
+        self, model_name: str, holder: str, host: str, pid: int, stale_before: int
+    ) -> tuple[bool, LoopLock | None]:
+        """Take the model's lock for ``holder``.
+
+        Free, or held by a holder whose heartbeat is older than ``stale_before`` (ms), or held
+        on ``host`` by a process that is gone: taken, returning ``(True, previous holder or
+        None)``. Held by a live holder: ``(False, that holder)``. One transaction, so two
+        controllers never both win.
+        """
+
+    @abstractmethod
+    def heartbeat(self, model_name: str, holder: str) -> bool:
+        """Refresh the holder's heartbeat; False when it no longer holds the lock."""
+
+    @abstractmethod
+    def release_lock(self, model_name: str, holder: str) -> None:
+        """Let go of the lock if ``holder`` still has it."""
+
+    @abstractmethod
+    def lock(self, model_name: str) -> LoopLock | None:
+        """The current holder, if any."""
+
+    @abstractmethod
+    def state(self, model_name: str) -> dict[str, Any]:
+        """The controller's remembered state for a model (empty at first)."""
+
+    @abstractmethod
+    def save_state(self, model_name: str, state: Mapping[str, Any]) -> None:
+        """Replace the controller's state for a model."""

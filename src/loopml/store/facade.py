@@ -17,6 +17,7 @@ from loopml.store.base import (
     EvaluationRepository,
     EventRepository,
     ExperimentRepository,
+    LoopRepository,
     MetricRepository,
     ModelRepository,
     MonitorRepository,
@@ -30,6 +31,7 @@ from loopml.store.engine import Database
 from loopml.store.evaluations import SqlEvaluations
 from loopml.store.events import SqlEvents
 from loopml.store.experiments import SqlExperiments
+from loopml.store.loop import SqlLoop
 from loopml.store.metrics import SqlMetrics
 from loopml.store.migrations import HEAD
 from loopml.store.models import SqlModels
@@ -58,6 +60,7 @@ class Store:
     pipelines: PipelineRepository
     predictions: PredictionLogRepository
     monitors: MonitorRepository
+    loop: LoopRepository
 
     @property
     def url(self) -> str:
@@ -131,6 +134,7 @@ def open_store(uri: str, *, busy_timeout: float = 60.0, upgrade: bool = True) ->
         pipelines=SqlPipelines(db),
         predictions=SqlPredictionLog(db),
         monitors=SqlMonitors(db),
+        loop=SqlLoop(db),
     )
     if upgrade:
         store.upgrade()

@@ -393,3 +393,46 @@ monitor_windows = sa.Table(
     sa.UniqueConstraint("monitor_name", "window_key"),
     sa.Index("ix_monitor_windows_monitor_name_start_time", "monitor_name", "start_time"),
 )
+
+# One iteration of the training loop: what triggered it and what it decided (``record`` holds the
+# whole story as JSON; the columns are what listings filter and sort on).
+loop_iterations = sa.Table(
+    "loop_iterations",
+    metadata,
+    sa.Column("iteration_id", sa.String(32), primary_key=True),
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("decision", sa.String(32)),
+    sa.Column("reason", sa.Text),
+    sa.Column("model_version", sa.Integer),
+    sa.Column("data_version", sa.String(300)),
+    sa.Column("run_id", sa.String(32)),
+    sa.Column("record", sa.Text, nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("start_time", sa.BigInteger, nullable=False),
+    sa.Column("end_time", sa.BigInteger),
+    sa.Index("ix_loop_iterations_model_name_start_time", "model_name", "start_time"),
+)
+
+# Who runs an iteration of a model now. A row whose process died (same host, pid gone) or whose
+# heartbeat went stale may be taken over: the lock survives a crash without blocking forever.
+loop_locks = sa.Table(
+    "loop_locks",
+    metadata,
+    sa.Column("model_name", sa.String(128), primary_key=True),
+    sa.Column("holder", sa.String(32), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("acquire_time", sa.BigInteger, nullable=False),
+    sa.Column("heartbeat_time", sa.BigInteger, nullable=False),
+)
+
+# What the controller remembers between ticks (trigger latches, last check), per model.
+loop_state = sa.Table(
+    "loop_state",
+    metadata,
+    sa.Column("model_name", sa.String(128), primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("update_time", sa.BigInteger, nullable=False),
+)

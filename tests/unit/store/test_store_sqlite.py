@@ -10,6 +10,7 @@ import pytest
 from loopml.store import Store, open_store
 from loopml.testing.store import StoreConformance
 from loopml.testing.store_datasets import DatasetStoreConformance
+from loopml.testing.store_loop import LoopStoreConformance
 from loopml.testing.store_models import ModelStoreConformance
 from loopml.testing.store_monitors import MonitorStoreConformance
 from loopml.testing.store_pipelines import PipelineStoreConformance
@@ -30,6 +31,7 @@ class TestSqliteStore(
     PipelineStoreConformance,
     PredictionLogStoreConformance,
     MonitorStoreConformance,
+    LoopStoreConformance,
 ):
     pass
 
