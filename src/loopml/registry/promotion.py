@@ -77,8 +77,12 @@ def promote(
     reason: str | None = None,
     slices: Sequence[str] | None = None,
     task: str | None = None,
+    dry_run: bool = False,
 ) -> PromotionResult:
     """Move ``alias`` to ``version`` only when every gate passes (or ``force`` with a reason).
+
+    ``dry_run`` judges the gates exactly as a promotion would and moves nothing (the result
+    says what would happen; manual approval in the training loop starts from it).
 
     ``gates`` default to the model's declared ones. With ``data`` the candidate and the current
     holder are evaluated on those rows now; without it their stored evaluations on the same data
@@ -130,6 +134,8 @@ def promote(
             )
         passed = all(r.passed for r in results)
         try:
+            if dry_run:
+                return _dry_run(candidate, holder, alias, results, evidence, passed)
             return _decide(candidate, holder, alias, results, evidence, passed, force, reason)
         except Conflict:
             continue  # the alias moved while we judged: judge again against its new holder
@@ -250,6 +256,34 @@ def _baseline_part(stored: EvaluationResult, holder: ModelVersion) -> Evaluation
         data_version=stored.data_version,
         model_digest=holder.digest,
         evaluation_id=stored.evaluation_id,
+    )
+
+
+def _dry_run(
+    candidate: ModelVersion,
+    holder: ModelVersion | None,
+    alias: str,
+    results: tuple[GateResult, ...],
+    evidence: _Evidence,
+    passed: bool,
+) -> PromotionResult:
+    failed = [r.expression for r in results if not r.passed]
+    why = (
+        f"would promote: all {len(results)} gates pass"
+        if passed
+        else f"would refuse: {len(failed)} of {len(results)} gates failed: {', '.join(failed)}"
+    )
+    return PromotionResult(
+        promoted=False,
+        name=candidate.name,
+        version=candidate.version,
+        alias=alias,
+        previous_version=holder.version if holder is not None else None,
+        gates=results,
+        reason=why,
+        evaluation_id=evidence.candidate.evaluation_id if evidence.candidate else None,
+        baseline_evaluation_id=evidence.baseline.evaluation_id if evidence.baseline else None,
+        evaluation=evidence.candidate,
     )
 
 
