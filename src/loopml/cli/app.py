@@ -13,6 +13,8 @@ from loopml.cli import (
     evaluation,
     experiments,
     home,
+    lineage,
+    loop,
     models,
     monitor,
     pipeline,
@@ -50,6 +52,11 @@ app.add_typer(evaluation.ci_app, name="ci", help="CI for models: evaluate and ju
 app.add_typer(pipeline.app, name="pipeline", help="Run, explain, resume, draw and tune pipelines.")
 app.command("serve")(serve.serve)
 app.add_typer(monitor.app, name="monitor", help="Drift, accuracy and estimated accuracy.")
+app.add_typer(
+    lineage.app, name="lineage", help="Walk from a prediction back, or from data forward."
+)
+app.add_typer(loop.app, name="loop", help="Continuous training: triggers, retraining, promotion.")
+app.command("quickstart")(loop.quickstart)
 
 
 # Typer may ship its own copy of click: take the usage-error base class from Typer itself.

@@ -214,6 +214,7 @@ def tick(
             "loopml loop",
             note,
             {
+                "tick_time": now,
                 "checks": [c.to_dict() for c in checks],
                 "iteration": iteration.iteration_id if iteration else None,
             },

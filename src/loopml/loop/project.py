@@ -126,7 +126,8 @@ class DataSpec:
 
     dataset: str
     production_data: bool = True
-    max_production_rows: int = 100_000
+    max_production_rows: int = 100_000  # the newest labelled production rows taken
+    max_base_rows: int | None = None  # once production rows join: the newest base rows kept
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,10 @@ class LoopProject:
                 )
         model = _section(top["model"], "model", {"name", "alias"}, {"name"})
         data_ = _section(
-            top["data"], "data", {"dataset", "production_data", "max_production_rows"}, {"dataset"}
+            top["data"],
+            "data",
+            {"dataset", "production_data", "max_production_rows", "max_base_rows"},
+            {"dataset"},
         )
         training = _section(
             top["training"], "training", {"pipeline", "function", "params", "executor"}
@@ -272,6 +276,9 @@ class LoopProject:
                 str(_text(data_, "dataset", "data")),
                 bool(data_.get("production_data", True)),
                 _whole(data_, "max_production_rows", "data", 100_000, 1),
+                None
+                if data_.get("max_base_rows") is None
+                else _whole(data_, "max_base_rows", "data", 0, 0),
             ),
             training=TrainingSpec(
                 _text(training, "pipeline", "training"),

@@ -86,6 +86,8 @@ def build_training_data(
             project.model.name, features, target, spec.max_production_rows, workspace
         )
         production[target] = _like(production[target], base[target])
+    if spec.max_base_rows is not None and len(production):
+        base = base.tail(spec.max_base_rows)  # production data joined: keep the newest base rows
     evaluation = project.evaluation
     recent = int(len(production) * evaluation.holdout_share)
     if recent >= evaluation.min_holdout_rows:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from loopml._util.clock import now_ms
 from loopml._util.ids import id_time_ms
 from loopml.entities import MonitorRecord, MonitorWindow
 from loopml.errors import Conflict, NotFound
@@ -99,8 +100,9 @@ def _run_once(name: str, ws: Workspace, compute: Compute) -> list[WindowResult]:
     segments = store.predictions.segments(record.model_name, after_segment_id=record.watermark)
     state = dict(record.state)
     last_row = None
-    if config.window.kind == "rows" and state.get("open_window"):
-        found = store.monitors.windows(name, keys=[state["open_window"]])
+    if config.window.kind == "rows" and state.get("last_row_window"):
+        # The newest row window: the next rows fill it, or the one after it when it is full.
+        found = store.monitors.windows(name, keys=[state["last_row_window"]])
         last_row = found[0] if found else None
     windower = Windower(
         config.window, lambda keys: store.monitors.windows(name, keys=keys), ws, last_row
@@ -147,6 +149,7 @@ def _run_once(name: str, ws: Workspace, compute: Compute) -> list[WindowResult]:
         window = windower.windows[task.key]
         alerts = [a.to_dict() for a in check_rules(config.alerts, result.get("signals") or {})]
         result["alerts"] = alerts
+        result["computed_at"] = now_ms()
         before = {a["rule"] for a in window.previous_result.get("alerts") or []}
         new = [a for a in alerts if a["rule"] not in before]
         if new:
@@ -174,10 +177,9 @@ def _run_once(name: str, ws: Workspace, compute: Compute) -> list[WindowResult]:
             if label.time >= feedback_watermark - FEEDBACK_OVERLAP_MS
         ],
     }
-    if config.window.kind == "rows":
-        open_rows = [w for w in windower.windows.values() if not w.complete]
-        if open_rows:
-            new_state["open_window"] = open_rows[-1].key
+    row_keys = [key for key in windower.windows if key.startswith("r:")]
+    if row_keys:
+        new_state["last_row_window"] = max(row_keys)
     store.monitors.commit(
         name,
         record.revision,

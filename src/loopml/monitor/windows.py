@@ -99,11 +99,10 @@ class Windower:
         self._load = load
         self._ws = workspace
         self.windows: dict[str, OpenWindow] = {}
+        # The newest row window: it joins ``windows`` (is computed again) only if rows reach it.
         self._row_window = (
             None if last_row_window is None else OpenWindow.from_stored(last_row_window)
         )
-        if self._row_window is not None:
-            self.windows[self._row_window.key] = self._row_window
 
     def add_segments(self, segments: Sequence[PredictionSegment]) -> None:
         if self.spec.kind == "time":
@@ -180,6 +179,7 @@ class Windower:
                 window = OpenWindow(row_key(index), segment.start_time, segment.end_time)
                 self._row_window = window
                 self.windows[window.key] = window
+            self.windows[window.key] = window
             take = min(self.spec.size - window.rows, segment.rows - offset)
             if offset == 0 and take == segment.rows:
                 window.add(

@@ -82,3 +82,9 @@ def test_row_windows_fill_across_segments_and_stay_open_until_full(project: Proj
         (found[1].key, 150, False),
     ]
     assert [w.rows for w in monitor.results("churn-rows")] == [300, 300, 150]
+    project.log(make_frame(7, 150), T0 + 2 * HOUR)  # fills the open window exactly
+    assert [(w.rows, w.complete) for w in monitor.run("churn-rows")] == [(300, True)]
+    project.log(make_frame(8, 10), T0 + 3 * HOUR)  # a full window last: the next one opens
+    (newest,) = monitor.run("churn-rows")
+    assert newest.key == "r:000000000003" and (newest.rows, newest.complete) == (10, False)
+    assert [w.rows for w in monitor.results("churn-rows")] == [300, 300, 300, 10]
