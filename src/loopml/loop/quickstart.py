@@ -353,15 +353,18 @@ def _narrate(
 WATCHED_TRIGGERS = ("accuracy_drop", "data_drift", "estimated_accuracy_drop")
 
 
+WATCHED_TRIGGERS = ("accuracy_drop", "data_drift", "estimated_accuracy_drop")
+
+
 def _first_detection(ws: Any, timeline: Timeline) -> int | None:
     """When a check first saw a trigger's threshold crossed (ms), from the recorded checks."""
     checks = ws.store.events.list(subject="model:churn", kind="loop.check", limit=10_000)
     for event in reversed(checks):  # oldest first
         for check in event.data.get("checks") or []:
             value, threshold = check.get("value"), check.get("threshold")
-            if check.get("trigger") in ("accuracy_drop", "data_drift", "estimated_accuracy_drop"):
-                if value is not None and threshold is not None and value > threshold:
-                    return int(event.time)
+            watched = check.get("trigger") in WATCHED_TRIGGERS
+            if watched and value is not None and threshold is not None and value > threshold:
+                return int(event.data.get("tick_time") or event.time)
     return None
 
 
