@@ -128,8 +128,8 @@ def history(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Iterations, newest first: trigger, challenger, decision."""
-    from loopml.loop.controller import history as list_history
-    from loopml.loop.controller import iteration_dict
+    from loopml.loop.records import history as list_history
+    from loopml.loop.records import iteration_dict
 
     found = list_history(model, limit=limit)
     if as_json:
@@ -161,8 +161,8 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The story of one iteration: evidence → data → run → model version → evaluation → decision."""
-    from loopml.loop.controller import iteration_dict
-    from loopml.loop.controller import show as get_iteration
+    from loopml.loop.records import iteration_dict
+    from loopml.loop.records import show as get_iteration
 
     found = get_iteration(iteration_id)
     if as_json:

@@ -12,9 +12,10 @@ from loopml._util.lazy import lazy_getattr
 _LAZY = {
     **dict.fromkeys(("LoopProject", "load_project"), "loopml.loop.project"),
     **dict.fromkeys(
-        ("TickResult", "approve", "history", "reject", "rollback", "run_forever", "show", "tick"),
+        ("TickResult", "approve", "reject", "rollback", "run_forever", "tick"),
         "loopml.loop.controller",
     ),
+    **dict.fromkeys(("history", "show", "iteration_dict"), "loopml.loop.records"),
     "run_iteration": "loopml.loop.iteration",
 }
 

@@ -21,6 +21,7 @@ from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.loop.iteration import champion_version, fail_iteration, refresh_monitors, run_iteration
 from loopml.loop.lock import STALE_AFTER_S, IterationLock
 from loopml.loop.project import LoopProject
+from loopml.loop.records import iteration_dict
 from loopml.loop.triggers import Check, check_labels, check_schedule, check_windows
 from loopml.monitor.window_result import WindowResult
 from loopml.store import NewEvent
@@ -54,22 +55,6 @@ class TickResult:
             "seconds": self.seconds,
             "recovered": list(self.recovered),
         }
-
-
-def iteration_dict(iteration: LoopIteration) -> dict[str, Any]:
-    return {
-        "iteration_id": iteration.iteration_id,
-        "model": iteration.model_name,
-        "status": iteration.status,
-        "decision": iteration.decision,
-        "reason": iteration.reason,
-        "model_version": iteration.model_version,
-        "data_version": iteration.data_version,
-        "run_id": iteration.run_id,
-        "start_time": iteration.start_time,
-        "end_time": iteration.end_time,
-        "record": dict(iteration.record),
-    }
 
 
 def recover(project: LoopProject, ws: Workspace) -> list[str]:
@@ -367,17 +352,3 @@ def rollback(
         "to_version": result.version,
         "reason": reason,
     }
-
-
-def history(
-    model: str | None = None, *, limit: int = 50, workspace: Workspace | None = None
-) -> list[LoopIteration]:
-    """Iterations, newest first."""
-    ws = workspace or default_workspace()
-    return ws.store.loop.iterations(model, limit=limit)
-
-
-def show(iteration_id: str, *, workspace: Workspace | None = None) -> LoopIteration:
-    """One iteration (an id prefix of 8+ characters works)."""
-    ws = workspace or default_workspace()
-    return ws.store.loop.iteration(iteration_id)

@@ -155,9 +155,10 @@ def _story(
     import loopml.monitor as monitor
     from loopml import data as datasets
     from loopml.datasets import CHURN_FEATURES, CHURN_TARGET, make_churn
-    from loopml.loop.controller import iteration_dict, run_forever, tick
+    from loopml.loop.controller import run_forever, tick
     from loopml.loop.iteration import champion_version
     from loopml.loop.project import load_project
+    from loopml.loop.records import iteration_dict
     from loopml.serve.client import Client
     from loopml.workspace import default_workspace
 
