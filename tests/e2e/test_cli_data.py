@@ -65,7 +65,9 @@ def test_folder_get_alias_and_lineage(project: Path) -> None:
     got = loopml(project, "data", "get", "docs@training", "-o", "out")
     assert got.returncode == 0
     assert (project / "out" / "readme.md").read_text() == "hello"
-    assert json.loads(loopml(project, "data", "lineage", "docs@1", "--json").stdout) == []
+    found = json.loads(loopml(project, "data", "lineage", "docs@1", "--json").stdout)
+    assert (found["version"]["ref"], found["version"]["aliases"]) == ("docs@1", ["training"])
+    assert found["models"] == found["runs"] == found["derived"] == []
 
 
 @pytest.mark.parametrize(

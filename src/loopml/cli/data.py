@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from loopml.cli.errors import fail
+from loopml.cli.lineage import show_data
 from loopml.cli.render import cell, console, print_json, table, when
 from loopml.errors import InvalidInput
 
@@ -360,18 +361,8 @@ def lineage(
     ref: str = typer.Argument(..., help="name@version."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """The runs that used a version."""
-    from loopml import data as datasets
-
-    found = datasets.lineage(ref)
-    if as_json:
-        print_json(found)
-        return
-    table(
-        f"Runs that used {ref}",
-        ["run id", "name", "role", "status"],
-        [[r["run_id"], r["run_name"], r["role"], r["status"]] for r in found],
-    )
+    """Everything built from a version: models trained on it, evaluations, runs, derived data."""
+    show_data(ref, as_json)
 
 
 @app.command("alias")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loopml.config import export_to_children
 from loopml.errors import BackendUnavailable, InvalidInput
 
 TRAIN_PY = '''"""The demo's training pipeline: read a training data version, fit a classifier."""
@@ -138,8 +139,7 @@ def run_quickstart(
             field="sklearn",
             hint='pip install "loopml[sklearn]"',
         ) from None
-    os.environ["LOOPML_HOME"] = str(home)
-    os.environ.setdefault("LOOPML_CAPTURE_GIT", "false")
+    export_to_children("LOOPML_HOME", str(home))  # this process and the server it starts
     os.chdir(folder)
     home.mkdir()
     (home / ".gitignore").write_text("*\n")
@@ -180,6 +180,7 @@ def _story(
     )
     tick(project)  # creates the monitor against the champion's training data
     port = _port()
+    server_log = (folder / "serve.log").open("w")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -195,9 +196,8 @@ def _story(
             "0.5",
         ],
         cwd=folder,
-        env={**os.environ},
         stdout=subprocess.DEVNULL,
-        stderr=(folder / "serve.log").open("w"),
+        stderr=server_log,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -275,6 +275,8 @@ def _story(
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait(timeout=30)
+        server_log.close()
     after = champion_version(ws, "churn", "champion")
     iterations = list(reversed(ws.store.loop.iterations("churn", limit=100)))
     _narrate(timeline, iterations, monitor.results("churn-watch"), drift_from, rows)

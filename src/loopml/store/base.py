@@ -265,6 +265,14 @@ class DatasetRepository(ABC):
         """(run id, role) of every run that used a version."""
 
     @abstractmethod
+    def tagged(self, key: str, value: str) -> builtins.list[DatasetVersionRecord]:
+        """Versions (of any dataset) whose tag ``key`` is ``value``, without profiles.
+
+        Lineage finds what was derived from a version this way: the training loop tags the
+        versions it builds with ``base`` (the version they extend) and ``loop_iteration``.
+        """
+
+    @abstractmethod
     def referenced_digests(self) -> set[str]:
         """Every blob some version needs."""
 
@@ -391,6 +399,10 @@ class ModelRepository(ABC):
         """Every version of a model, oldest first."""
 
     @abstractmethod
+    def versions_trained_on(self, data_version: str) -> builtins.list[ModelVersion]:
+        """Every version (of any model) whose training data is ``data_version``, oldest first."""
+
+    @abstractmethod
     def update_version(
         self,
         name: str,
@@ -470,6 +482,10 @@ class EvaluationRepository(ABC):
     def for_run(self, run_id: str) -> builtins.list[EvaluationRecord]:
         """Evaluations stored with a run, oldest first."""
 
+    @abstractmethod
+    def for_data(self, data_version: str) -> builtins.list[EvaluationRecord]:
+        """Evaluations run on a data version (``name@N``), oldest first."""
+
 
 class PipelineRepository(ABC):
     """The step cache and the record of every step of every pipeline run."""
@@ -523,6 +539,15 @@ class PredictionLogRepository(ABC):
         ``since``/``until`` keep the segments whose time range overlaps ``[since, until]``;
         ``after_segment_id`` keeps those registered after that one (a monitor's exactly-once
         watermark); NotFound when that segment does not exist.
+        """
+
+    @abstractmethod
+    def segments_at(self, time_ms: int, slack_ms: int = 0) -> builtins.list[PredictionSegment]:
+        """Segments of every model whose time range overlaps ``[time_ms - slack_ms, time_ms +
+        slack_ms]``, in arrival order: where a prediction made at ``time_ms`` can be.
+
+        Prediction ids carry their millisecond (UUIDv7), so this finds a prediction's segment
+        without knowing its model, by index ranges per model rather than a scan of the log.
         """
 
     @abstractmethod

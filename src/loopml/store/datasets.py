@@ -289,6 +289,25 @@ class SqlDatasets(DatasetRepository):
         )
         return self._db.read(lambda conn: [(r.run_id, r.role) for r in conn.execute(query)])
 
+    def tagged(self, key: str, value: str) -> builtins.list[DatasetVersionRecord]:
+        # Tags are a JSON object in one column: a LIKE on the value's JSON text narrows the rows
+        # in SQL, the parsed tags decide (the value may appear under another key).
+        query = (
+            sa.select(*_SUMMARY, datasets.c.name.label("dataset_name"))
+            .join(datasets, datasets.c.dataset_id == _V.c.dataset_id)
+            .where(_V.c.tags.contains(json.dumps(str(value)), autoescape=True))
+            .order_by(datasets.c.name, _V.c.version)
+        )
+
+        def work(conn: Connection) -> builtins.list[DatasetVersionRecord]:
+            return [
+                _record(row, row.dataset_name, _aliases(conn, row.pk))
+                for row in conn.execute(query)
+                if json.loads(row.tags or "{}").get(key) == value
+            ]
+
+        return self._db.read(work)
+
     def locate(self, digest: str) -> builtins.list[str]:
         query = (
             sa.select(datasets.c.name, _V.c.version)

@@ -98,3 +98,7 @@ class SqlEvaluations(EvaluationRepository):
     def for_run(self, run_id: str) -> builtins.list[EvaluationRecord]:
         query = _E.select().where(_E.c.run_id == run_id).order_by(_E.c.pk)
         return self._db.read(lambda conn: [_record(row) for row in conn.execute(query)])
+
+    def for_data(self, data_version: str) -> builtins.list[EvaluationRecord]:
+        query = _E.select().where(_E.c.data_version == data_version).order_by(_E.c.pk)
+        return self._db.read(lambda conn: [_record(row) for row in conn.execute(query)])

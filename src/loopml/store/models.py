@@ -382,6 +382,18 @@ class SqlModels(ModelRepository):
 
         return self._db.read(work)
 
+    def versions_trained_on(self, data_version: str) -> builtins.list[ModelVersion]:
+        def work(conn: Connection) -> builtins.list[ModelVersion]:
+            rows = conn.execute(
+                sa.select(*_V.c, _R.c.name.label("model_name"))
+                .join(_R, _R.c.model_pk == _V.c.model_pk)
+                .where(_V.c.data_version == data_version)
+                .order_by(_V.c.pk)
+            ).all()
+            return [_version(row, row.model_name, _version_aliases(conn, row.pk)) for row in rows]
+
+        return self._db.read(work)
+
     def update_version(
         self,
         name: str,

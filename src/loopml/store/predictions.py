@@ -157,6 +157,32 @@ class SqlPredictionLog(PredictionLogRepository):
 
         return self._db.read(work)
 
+    def segments_at(self, time_ms: int, slack_ms: int = 0) -> builtins.list[PredictionSegment]:
+        low, high = int(time_ms) - max(0, int(slack_ms)), int(time_ms) + max(0, int(slack_ms))
+        # The model names by a loose index scan (each step one seek on the (model_name, end_time)
+        # index), then one range of that index per model: never a scan of the whole log.
+        first = sa.select(sa.func.min(_P.c.model_name).label("name")).cte(
+            "model_names", recursive=True
+        )
+        following = (
+            sa.select(_P.c.model_name)
+            .where(_P.c.model_name > first.c.name)
+            .order_by(_P.c.model_name)
+            .limit(1)
+            .scalar_subquery()
+        )
+        names = first.union_all(sa.select(following).where(first.c.name.is_not(None)))
+        query = (
+            _P.select()
+            .where(
+                _P.c.model_name.in_(sa.select(names.c.name).where(names.c.name.is_not(None))),
+                _P.c.end_time >= low,
+                _P.c.start_time <= high,
+            )
+            .order_by(_P.c.pk)
+        )
+        return self._db.read(lambda conn: [_segment(row) for row in conn.execute(query)])
+
     def add_feedback(self, labels: Sequence[FeedbackLabel]) -> int:
         latest: dict[str, dict[str, Any]] = {}
         for item in labels:

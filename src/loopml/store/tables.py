@@ -229,6 +229,7 @@ model_versions = sa.Table(
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("model_pk", "version", name="uq_model_versions_model_pk_version"),
     sa.Index("ix_model_versions_digest", "digest"),
+    sa.Index("ix_model_versions_data_version", "data_version"),
 )
 
 model_aliases = sa.Table(
@@ -281,6 +282,7 @@ evaluations = sa.Table(
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.Index("ix_evaluations_model_digest_data_version", "model_digest", "data_version"),
     sa.Index("ix_evaluations_run_id", "run_id"),
+    sa.Index("ix_evaluations_data_version", "data_version"),
 )
 
 # A step's outputs by cache key: the digest of its source, params, inputs and materializers.

@@ -92,6 +92,20 @@ class DatasetStoreConformance:
         ]
         assert store.datasets.consumers(record.version_id) == [(run_id, "train")]
 
+    def test_versions_are_found_by_tag(self, store: Store) -> None:
+        tags = {"base": "churn@1", "loop_iteration": "abc"}
+        store.datasets.add_version("churn", version("a"))
+        store.datasets.add_version("churn-training", version("b", tags=tags))
+        store.datasets.add_version("churn-holdout", version("c", tags=tags))
+        store.datasets.add_version("churn-training", version("d", tags={"base": "churn@12"}))
+        store.datasets.add_version("other", version("e", tags={"note": "churn@1"}))
+        store.datasets.add_version("odd", version("f", tags={"base": 'a"b%_c'}))
+        found = store.datasets.tagged("base", "churn@1")
+        assert [r.ref for r in found] == ["churn-holdout@1", "churn-training@1"]
+        assert found[0].tags == tags and found[0].profile is None
+        assert [r.ref for r in store.datasets.tagged("base", 'a"b%_c')] == ["odd@1"]
+        assert store.datasets.tagged("base", "churn@2") == []
+
     def test_blobs_of_versions_are_referenced(self, store: Store) -> None:
         extra = "e" * 64
         store.datasets.add_version("f", version("a", kind=DataKind.FOLDER, blobs=[extra]))

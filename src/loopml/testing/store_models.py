@@ -182,6 +182,26 @@ class ModelStoreConformance:
         assert store.evaluations.get(second).n_rows == 10
         with pytest.raises(NotFound, match="evaluation 'x' does not exist"):
             store.evaluations.get("x")
+        third = add("test@1", 0.6)
+        assert [e.evaluation_id for e in store.evaluations.for_data("test@1")] == [first, third]
+        assert store.evaluations.for_data("test@9") == []
+
+    def test_versions_trained_on_a_data_version_across_models(self, store: Store) -> None:
+        def add(name: str, char: str, data_version: str | None) -> None:
+            store.models.add_version(
+                name, NewModelVersion(logged(store, char=char), data_version=data_version)
+            )
+
+        add("churn", "a", "d@1")
+        add("churn", "b", "d@2")
+        add("fraud", "c", "d@1")
+        add("churn", "e", "d@1")
+        add("churn", "f", None)
+        store.models.set_alias("fraud", "champion", 1, event=promoted())
+        found = store.models.versions_trained_on("d@1")
+        assert [(v.name, v.version) for v in found] == [("churn", 1), ("fraud", 1), ("churn", 3)]
+        assert found[1].aliases == ("champion",) and found[0].data_version == "d@1"
+        assert store.models.versions_trained_on("d@7") == []
 
     def test_events_filter_by_kind(self, store: Store) -> None:
         store.events.add(NewEvent("alert", "monitor:a", data={"x": 1}))

@@ -63,6 +63,24 @@ class PredictionLogStoreConformance:
         assert ids(until=1_000) == [early.segment_id, middle.segment_id]
         assert ids(since=101, until=1_999) == [middle.segment_id]
 
+    def test_segments_at_a_time_across_models(self, store: Store) -> None:
+        early = segment("churn", 0, 1_000)
+        late = segment("churn", 2_000, 3_000)
+        fraud = segment("fraud", 900, 2_100)
+        other = segment("zeta", 5_000, 6_000)
+        for item in (early, late, fraud, other):
+            store.predictions.add_segment(item)
+
+        def ids(time_ms: int, slack_ms: int = 0) -> list[str]:
+            return [s.segment_id for s in store.predictions.segments_at(time_ms, slack_ms)]
+
+        assert ids(500) == [early.segment_id]
+        assert ids(1_000) == [early.segment_id, fraud.segment_id]
+        assert ids(1_500) == [fraud.segment_id]
+        assert ids(1_500, 500) == [early.segment_id, late.segment_id, fraud.segment_id]
+        assert ids(4_000) == [] and ids(4_000, 1_000) == [late.segment_id, other.segment_id]
+        assert store.predictions.segments_at(-1) == []
+
     def test_after_segment_id_is_a_watermark(self, store: Store) -> None:
         first, second = segment(), segment()
         store.predictions.add_segment(first)

@@ -20,8 +20,10 @@ def test_bootstrap_trains_and_promotes_the_first_champion(loop_project: Path) ->
     assert (first.decision, first.model_version, first.status) == ("promoted", 1, "finished")
     assert first.data_version == "churn-training@1"
     record = first.record
-    assert record["data"]["holdout"] == "churn-holdout@1" and record["training"]["kind"] == "pipeline"
-    assert [s["step"] for s in record["timeline"]] == ["data", "train", "register", "judge", "monitors"]
+    assert record["data"]["holdout"] == "churn-holdout@1"
+    assert record["training"]["kind"] == "pipeline"
+    steps = [s["step"] for s in record["timeline"]]
+    assert steps == ["data", "train", "register", "judge", "monitors"]
     assert champion_version(default_workspace(), "churn", "champion") == 1
     quiet = tick(load_project(loop_project))  # creates the monitor; nothing fires
     assert quiet.iteration is None and quiet.fired == []

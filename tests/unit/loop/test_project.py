@@ -48,13 +48,13 @@ def test_a_minimal_project_gets_the_defaults() -> None:
     ],
 )
 def test_mistakes_name_the_key(data: dict[str, Any], message: str) -> None:
-    with pytest.raises(ConfigError, match="loopml.yaml") as caught:
+    with pytest.raises(ConfigError, match=r"loopml\.yaml") as caught:
         LoopProject.from_dict(data)
     assert message in caught.value.message
 
 
 def test_load_project_reads_the_file_and_explains_a_missing_one(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no loopml.yaml"):
+    with pytest.raises(ConfigError, match=r"no loopml\.yaml"):
         load_project(tmp_path)
     (tmp_path / "loopml.yaml").write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML at line"):
