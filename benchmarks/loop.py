@@ -38,11 +38,15 @@ def worker_tick(ticks: int, windows: int) -> dict[str, Any]:
 
     folder = write_project(Path.cwd())
     yaml = (folder / "loopml.yaml").read_text()
-    yaml = yaml.replace(
-        "triggers:\n  accuracy_drop: {metric: f1, drop: 0.05}",
-        "triggers:\n  data_drift: {drift_share: 0.5}\n  accuracy_drop: {metric: f1, drop: 0.05}\n"
-        "  estimated_accuracy_drop: {metric: f1, drop: 0.05}\n  new_labels: {rows: 100000}",
-    ).replace("cooldown: 0s", "cooldown: 1h").replace("window: 300rows", "window: 500rows")
+    yaml = (
+        yaml.replace(
+            "triggers:\n  accuracy_drop: {metric: f1, drop: 0.05}",
+            "triggers:\n  data_drift: {drift_share: 0.5}\n  accuracy_drop: {metric: f1, drop: 0.05}\n"
+            "  estimated_accuracy_drop: {metric: f1, drop: 0.05}\n  new_labels: {rows: 100000}",
+        )
+        .replace("cooldown: 0s", "cooldown: 1h")
+        .replace("window: 300rows", "window: 500rows")
+    )
     (folder / "loopml.yaml").write_text(yaml)
     add_base_data(3_000)
     project = load_project(folder)
