@@ -57,7 +57,7 @@ _LAZY = {
     "LoopMLError": "loopml.errors",
 }
 
-_SUBMODULES = ("data", "registry")
+_SUBMODULES = ("data", "datasets", "loop", "monitor", "registry")
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 
@@ -70,7 +70,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from loopml import data, registry
+    from loopml import data, datasets, loop, monitor, registry
     from loopml.data.drift import drift
     from loopml.entities import RunStatus
     from loopml.errors import LoopMLError

@@ -143,3 +143,27 @@ def test_quickstart_on_a_fresh_home(tmp_path: Path) -> None:
     assert len(json.loads(history.stdout)) == len(summary["iterations"])
     again = loopml(tmp_path, "quickstart", "--dir", str(tmp_path / "demo"))
     assert_one_line_error(again, "already holds a LoopML project")
+
+
+def test_loop_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    project = write_project(tmp_path)
+    assert loopml(project, "init").returncode == 0
+    subprocess.run([sys.executable, "-c", SETUP], cwd=project, env=user_env(), check=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loopml", "loop", "run", "--interval", "0.2"],
+        cwd=project,
+        env=user_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    history: list[object] = []
+    while not history:  # the first tick trains and promotes the first champion
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.5)
+        history = json.loads(loopml(project, "loop", "history", "--json").stdout)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "stopped after" in out

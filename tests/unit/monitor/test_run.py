@@ -88,3 +88,14 @@ def test_row_windows_fill_across_segments_and_stay_open_until_full(project: Proj
     (newest,) = monitor.run("churn-rows")
     assert newest.key == "r:000000000003" and (newest.rows, newest.complete) == (10, False)
     assert [w.rows for w in monitor.results("churn-rows")] == [300, 300, 300, 10]
+
+
+def test_learned_thresholds_are_stated_and_used(project: Project) -> None:
+    monitor.create("learned", "churn", window="1000rows", thresholds="learned", estimate=False)
+    project.log(make_frame(30, 1_000), T0)
+    project.log(make_frame(31, 1_000, shift=1.0), T0 + HOUR)
+    calm, shifted = monitor.run("learned")
+    assert calm.result["threshold_source"].startswith("learned")
+    income = calm.result["drift"]["columns"]["income"]
+    assert income["test"] == "wasserstein" and 0 < income["threshold"] < 0.1
+    assert not calm.drifted_columns and "income" in shifted.drifted_columns
