@@ -189,8 +189,9 @@ def story_lines(item: dict[str, Any]) -> list[str]:
     if data:
         lines.append(
             f"2. data: trained on {data['training']} ({data['training_rows']} rows: "
-            f"{data['base']} + "
-            f"{data['production_rows']} labelled production rows); held out {data['holdout']} "
+            f"{data.get('base_rows', '?')} of {data['base']} + "
+            f"{data.get('production_training_rows', data['production_rows'])} labelled "
+            f"production rows); held out {data['holdout']} "
             f"({data['holdout_rows']} rows: {data['holdout_source']})"
         )
     training = record.get("training")

@@ -150,7 +150,15 @@ def _predict(model: Any, method: str, features: pd.DataFrame, label: str) -> np.
         ) from exc
 
 
-def score(model: Any, frame: pd.DataFrame, target: str, task: str, label: str = "") -> Scored:
+def score(
+    model: Any,
+    frame: pd.DataFrame,
+    target: str,
+    task: str,
+    label: str = "",
+    *,
+    latency: bool = True,
+) -> Scored:
     """Predict the rows once (and time single rows) and encode what the metrics need."""
     label = label or "the model"
     try:
@@ -161,9 +169,9 @@ def score(model: Any, frame: pd.DataFrame, target: str, task: str, label: str = 
     y_pred = _predict(model, "predict", features, label)
     if y_pred.ndim != 1 or y_pred.shape[0] != len(frame):
         y_pred = y_pred.reshape(len(frame), -1)[:, 0] if y_pred.size == len(frame) else y_pred
-    latency = _latency(model, features)
+    timed = _latency(model, features) if latency else {}
     if task == "regression":
-        return Scored(None, y_true.astype(float), y_pred.astype(float), latency)
+        return Scored(None, y_true.astype(float), y_pred.astype(float), timed)
     proba = None
     classes = model_classes(model)
     if hasattr(model, "predict_proba") and classes is not None:
@@ -172,7 +180,7 @@ def score(model: Any, frame: pd.DataFrame, target: str, task: str, label: str = 
         except Exception:  # a model whose predict_proba is not usable: score labels only
             proba = None
     encoded = _encode(y_true, y_pred, proba, classes)
-    return Scored(encoded, y_true, y_pred, latency)
+    return Scored(encoded, y_true, y_pred, timed)
 
 
 def _encode(
@@ -282,22 +290,24 @@ def evaluate_models(
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    latency: bool = True,
 ) -> EvaluationResult:
     """Evaluate ``model`` (and ``baseline`` on the same rows and resamples) on ``frame``.
 
-    ``task=None`` infers it from the target column (see :func:`infer_task`).
+    ``task=None`` infers it from the target column (see :func:`infer_task`). ``latency=False``
+    skips timing single-row predictions (no ``latency_*`` metrics) when nothing needs them.
     """
     target = check_target(frame, target)
     task = check_task(infer_task(frame, target) if task is None else task)
     if len(frame) == 0:
         raise InvalidInput("no rows to evaluate", field="data", hint="pass held-out rows")
     masks = slice_masks(frame, list(slices or ()))
-    candidate = score(model, frame, target, task, model_uri)
+    candidate = score(model, frame, target, task, model_uri, latency=latency)
     n = len(frame)
     other = (
         None
         if baseline is None
-        else score(baseline, frame, target, task, baseline_uri or "the baseline")
+        else score(baseline, frame, target, task, baseline_uri or "the baseline", latency=latency)
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from loopml._util.clock import now_ms
@@ -149,8 +150,11 @@ def tick(
             "bootstrap",
         )
         if cooling:
-            until = last + int(project.cooldown_s * 1000)
-            note = f"{', '.join(c.trigger for c in fired)} fired; cooling down until {until} (ms)"
+            until = datetime.fromtimestamp((last + project.cooldown_s * 1000) / 1000, tz=UTC)
+            note = (
+                f"{', '.join(c.trigger for c in fired)} fired; cooling down until "
+                f"{until:%Y-%m-%d %H:%M:%S} UTC"
+            )
         else:
             trigger = {
                 "kind": fired[0].trigger,

@@ -28,6 +28,7 @@ from loopml.errors import Conflict, InvalidInput, NotFound, summary
 from loopml.loop.lock import IterationLock
 from loopml.loop.project import LoopProject
 from loopml.loop.training_data import TrainingData, build_training_data
+from loopml.models import LoadedModel
 from loopml.registry.log import log_model
 from loopml.registry.promotion import PromotionResult, promote
 from loopml.store import NewEvent
@@ -238,6 +239,8 @@ def train(
         )
         outputs = run.outputs
         trained = outputs.get("model", outputs.get("output"))
+        if isinstance(trained, LoadedModel):  # the step's saved model, read back: log the model
+            trained = trained.raw
         if trained is None:
             raise InvalidInput(
                 f"pipeline {spec.pipeline} returned no model",

@@ -356,9 +356,6 @@ def _narrate(
 WATCHED_TRIGGERS = ("accuracy_drop", "data_drift", "estimated_accuracy_drop")
 
 
-WATCHED_TRIGGERS = ("accuracy_drop", "data_drift", "estimated_accuracy_drop")
-
-
 def _first_detection(ws: Any, timeline: Timeline) -> int | None:
     """When a check first saw a trigger's threshold crossed (ms), from the recorded checks."""
     checks = ws.store.events.list(subject="model:churn", kind="loop.check", limit=10_000)

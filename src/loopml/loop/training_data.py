@@ -33,6 +33,8 @@ class TrainingData:
     holdout_rows: int
     production_rows: int
     holdout_source: str
+    base_rows: int = 0
+    production_training_rows: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,8 @@ class TrainingData:
             "holdout_rows": self.holdout_rows,
             "production_rows": self.production_rows,
             "holdout_source": self.holdout_source,
+            "base_rows": self.base_rows,
+            "production_training_rows": self.production_training_rows,
         }
 
 
@@ -94,12 +98,14 @@ def build_training_data(
         ordered = production.sort_values("__time", kind="stable")
         holdout = ordered.tail(recent)
         train = pd.concat([base, ordered.head(len(ordered) - recent)], ignore_index=True)
+        base_rows, production_training = len(base), len(ordered) - recent
         source = f"the {recent} most recent labelled production predictions"
     else:
         rng = np.random.default_rng(0)
         picked = rng.random(len(base)) < evaluation.holdout_share
         holdout = base[picked]
         train = pd.concat([base[~picked], production], ignore_index=True)
+        base_rows, production_training = int((~picked).sum()), len(production)
         source = (
             f"a {evaluation.holdout_share:.0%} share of {base_version.ref} "
             f"(only {len(production)} labelled production rows)"
@@ -127,6 +133,8 @@ def build_training_data(
         holdout_rows=len(holdout),
         production_rows=len(production),
         holdout_source=source,
+        base_rows=base_rows,
+        production_training_rows=production_training,
     )
 
 

@@ -117,8 +117,8 @@ def check_labels(project: LoopProject, after_ms: int, workspace: Workspace) -> C
     rows = project.triggers.new_labels
     if rows is None:
         return None
-    found = workspace.store.predictions.feedback_since(after_ms, limit=rows)
-    ids = {label.prediction_id for label in found}
+    found = _labels_of(project.model.name, after_ms, rows, workspace)
+    ids = set(found)
     return Check(
         "new_labels",
         len(found) >= rows,
@@ -127,6 +127,33 @@ def check_labels(project: LoopProject, after_ms: int, workspace: Workspace) -> C
         f"{len(found)} labels arrived since the last iteration",
         {"sample": sorted(ids)[:5]},
     )
+
+
+def _labels_of(model: str, after_ms: int, wanted: int, workspace: Workspace) -> list[str]:
+    """Ids of labels that arrived after ``after_ms`` for this model's predictions (up to
+    ``wanted``, enough to decide): labels are matched to the model's logged prediction ids."""
+    from loopml._util.ids import id_time_ms
+    from loopml.monitor.compute import Piece, read_rows
+
+    store = workspace.store.predictions
+    found: list[str] = []
+    cursor = after_ms
+    while len(found) < wanted:
+        batch = store.feedback_since(cursor, limit=max(1_000, wanted))
+        if not batch:
+            break
+        times = [id_time_ms(label.prediction_id) for label in batch]
+        segments = store.segments(model, since=min(times) - 60_000, until=max(times) + 60_000)
+        pieces = [Piece(s.segment_id, s.blob_digest, s.rows) for s in segments]
+        known: set[str] = set()
+        if pieces:
+            table = read_rows(pieces, ["prediction_id"], workspace)
+            known = set(table.column("prediction_id").to_pylist())
+        found.extend(label.prediction_id for label in batch if label.prediction_id in known)
+        cursor = batch[-1].time
+        if len(batch) < max(1_000, wanted):
+            break
+    return found
 
 
 def check_schedule(project: LoopProject, last_check_ms: int, now_ms: int) -> Check | None:

@@ -131,6 +131,7 @@ def evaluate(
     confidence: float = 0.95,
     seed: int = 0,
     log: bool = True,
+    latency: bool = True,
 ) -> EvaluationResult:
     """Score a model (object or URI) on held-out rows, with a baseline on the same rows.
 
@@ -164,6 +165,7 @@ def evaluate(
         n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
+        latency=latency,
     )
     result = replace(
         result,

@@ -111,7 +111,8 @@ def promote(
                 gates=(),
                 reason=f"version {version} already holds {alias!r}",
             )
-        evidence = _evidence(candidate, holder, data, target, task, slice_columns)
+        timed = any(g.metric.startswith("latency_") for g in parsed)
+        evidence = _evidence(candidate, holder, data, target, task, slice_columns, timed)
         results = tuple(
             check_gates(
                 parsed,
@@ -186,6 +187,7 @@ def _evidence(
     target: str | None,
     task: str | None,
     slices: Sequence[str],
+    latency: bool = True,
 ) -> _Evidence:
     """Scores of the candidate and the holder on the same rows: fresh with data, else stored."""
     if data is None:
@@ -200,6 +202,7 @@ def _evidence(
         "target": target or candidate.target,
         "task": task or candidate.task,
         "slices": present or None,
+        "latency": latency,
     }
     try:
         result = evaluate(

@@ -359,3 +359,14 @@ def test_the_same_sklearn_model_saves_to_the_same_bytes_in_another_process(tmp_p
         for i in range(2)
     }
     assert len(digests) == 1
+
+
+def test_lightgbm_on_pandas_categories_takes_text_as_a_server_sends_it(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    plan = pd.Series(rng.choice(["basic", "plus", "pro"], ROWS)).astype("category")
+    frame = FEATURES.assign(plan=plan)
+    model = lgb.LGBMClassifier(**LGB).fit(frame, TWO)
+    as_text = frame.assign(plan=frame["plan"].astype(str))  # what JSON or a stored table gives
+    _, loaded = _save_and_load(model, tmp_path / "m", input_example=as_text[:3])
+    np.testing.assert_array_equal(loaded.predict(as_text), model.predict(frame))
+    np.testing.assert_allclose(loaded.predict_proba(as_text), model.predict_proba(frame))

@@ -145,15 +145,34 @@ class LightGBMPredictor:
     def has_proba(self) -> bool:
         return self._classify
 
+    def _rows(self, data: Any) -> Any:
+        """Text columns as the categories the booster was trained with (a server sends text)."""
+        categories = getattr(self._booster, "pandas_categorical", None)
+        if not categories or not hasattr(data, "dtypes"):
+            return data
+        import pandas as pd
+
+        text = [
+            c
+            for c, kind in data.dtypes.items()
+            if pd.api.types.is_object_dtype(kind) or pd.api.types.is_string_dtype(kind)
+        ]
+        if len(text) != len(categories):
+            return data
+        data = data.copy()
+        for column, known in zip(text, categories, strict=True):
+            data[column] = pd.Categorical(data[column], categories=known)
+        return data
+
     def predict(self, data: Any) -> Any:
-        scores = self._booster.predict(data)
+        scores = self._booster.predict(self._rows(data))
         if not self._classify:
             return scores
         index = np.argmax(_proba(scores), axis=1)
         return np.asarray(self._classes)[index] if self._classes is not None else index
 
     def predict_proba(self, data: Any) -> Any:
-        return _proba(self._booster.predict(data))
+        return _proba(self._booster.predict(self._rows(data)))
 
 
 def _proba(scores: Any) -> Any:
