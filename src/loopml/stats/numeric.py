@@ -17,7 +17,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from loopml.errors import InvalidInput
-from loopml.stats.sketches import KLL_K, Distinct, Quantiles
+from loopml.stats.sketches import KLL_K, Distinct, DistinctBuilder, Quantiles, QuantilesBuilder
+
+SORT_CHUNK = 1 << 17  # values sorted at a time: 1 MiB working copies
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,14 +90,7 @@ class NumericProfile:
 
     def merge(self, other: NumericProfile) -> NumericProfile:
         """The profile of both columns' values together."""
-        n_a, n_b = self.finite, other.finite
-        n = n_a + n_b
-        if n_a == 0 or n_b == 0:
-            mean, m2 = (self.mean, self.m2) if n_b == 0 else (other.mean, other.m2)
-        else:
-            delta = other.mean - self.mean
-            mean = self.mean + delta * n_b / n
-            m2 = self.m2 + other.m2 + delta * delta * n_a * n_b / n
+        mean, m2 = _combine(self.finite, self.mean, self.m2, other.finite, other.mean, other.m2)
         return NumericProfile(
             count=self.count + other.count,
             missing=self.missing + other.missing,
@@ -160,30 +155,76 @@ class NumericProfile:
 
 
 def profile_numeric(values: ArrayLike, *, k: int = KLL_K) -> NumericProfile:
-    """Profile a numeric column in one call: bulk numpy passes, then bulk sketch updates."""
+    """Profile a numeric column in one call, sorting a slice of ``SORT_CHUNK`` values at a time.
+
+    Sorting puts -inf first, then the finite values, +inf and NaN last, so the counts, the
+    extremes and the KLL sketch of a slice come from positions in its sorted copy; the moments
+    and the HLL hashes are the only other passes. Slices keep the working copies small (about
+    1 MiB, whatever the column's size) and are combined exactly as profiles merge.
+    """
     x = _as_floats(values)
-    finite_mask = np.isfinite(x)
-    finite, present, missing = x, x, 0
-    if not finite_mask.all():
-        nan_mask = np.isnan(x)
-        missing = int(np.count_nonzero(nan_mask))
-        finite = x[finite_mask]
-        present = x[~nan_mask] if missing else x
-    n = len(finite)
-    mean = float(finite.mean()) if n else math.nan
-    deviations = finite - mean
+    quantiles, distinct = QuantilesBuilder(k), DistinctBuilder()
+    missing = zeros = infinities = finite = 0
+    low = high = mean = math.nan
+    m2 = 0.0
+    buffer = np.empty(min(len(x), SORT_CHUNK), dtype=np.float64)  # reused: one allocation
+    for start in range(0, len(x), SORT_CHUNK):
+        part = buffer[: min(SORT_CHUNK, len(x) - start)]
+        np.copyto(part, x[start : start + SORT_CHUNK])
+        part.sort()
+        nan_start = int(np.searchsorted(part, np.nan)) if np.isnan(part[-1]) else len(part)
+        present = part[:nan_start]
+        part_finite = present[
+            np.searchsorted(present, -np.inf, side="right") : np.searchsorted(present, np.inf)
+        ]
+        n = len(part_finite)
+        missing += len(part) - nan_start
+        infinities += nan_start - n
+        quantiles.add_sorted(part_finite)
+        distinct.add_sorted(present)
+        if n:
+            zeros += int(np.searchsorted(part_finite, 0.0, side="right"))
+            zeros -= int(np.searchsorted(part_finite, 0.0))
+            low = float(np.fmin(low, part_finite[0]))
+            high = float(np.fmax(high, part_finite[-1]))
+            part_mean = float(part_finite.mean())
+            part_m2 = _sum_of_squares_in_place(part_finite, part_mean)  # the part is done with
+            mean, m2 = _combine(finite, mean, m2, n, part_mean, part_m2)
+            finite += n
     return NumericProfile(
         count=len(x),
         missing=missing,
-        zeros=int(np.count_nonzero(finite == 0.0)),
-        infinities=len(present) - n,
-        min=float(finite.min()) if n else math.nan,
-        max=float(finite.max()) if n else math.nan,
+        zeros=zeros,
+        infinities=infinities,
+        min=low,
+        max=high,
         mean=mean,
-        m2=float(np.dot(deviations, deviations)) if n else 0.0,
-        quantiles=Quantiles.of(finite, k),
-        distinct_sketch=Distinct.of_floats(present),
+        m2=m2,
+        quantiles=quantiles.build(),
+        distinct_sketch=distinct.build(),
     )
+
+
+def _combine(
+    n_a: int, mean_a: float, m2_a: float, n_b: int, mean_b: float, m2_b: float
+) -> tuple[float, float]:
+    """Mean and sum of squared deviations of two parts together (Chan et al.)."""
+    if n_a == 0 or n_b == 0:
+        return (mean_a, m2_a) if n_b == 0 else (mean_b, m2_b)
+    n = n_a + n_b
+    delta = mean_b - mean_a
+    return mean_a + delta * n_b / n, m2_a + m2_b + delta * delta * n_a * n_b / n
+
+
+def _sum_of_squares_in_place(x: NDArray[np.float64], mean: float) -> float:
+    """Sum of squared deviations from ``mean``; overwrites ``x``.
+
+    Not ``np.dot``: BLAS may start threads of its own, which stall on a busy machine (and
+    columns may already be profiled side by side).
+    """
+    np.subtract(x, mean, out=x)
+    np.square(x, out=x)
+    return float(x.sum())  # pairwise summation
 
 
 def _as_floats(values: ArrayLike) -> NDArray[np.float64]:

@@ -54,13 +54,32 @@ def ks(ref: NumericProfile, cur: NumericProfile) -> Outcome:
 def wasserstein(ref: NumericProfile, cur: NumericProfile) -> Outcome:
     """Earth mover's distance between the sketches, divided by the reference std."""
     a, b = ref.quantiles, cur.quantiles
-    from scipy import stats  # lazily, as in ks above
-
-    distance = float(stats.wasserstein_distance(a.items, b.items, a.weights, b.weights))
+    distance = earth_movers(a.items, a.weights, b.items, b.weights)
     if ref.std > 0:
         return Outcome(distance / ref.std)
     note = f"reference is constant: distance divided by {WASSERSTEIN_MIN_SCALE}, not its std"
     return Outcome(distance / WASSERSTEIN_MIN_SCALE, note=note)
+
+
+def earth_movers(
+    a: np.ndarray, a_weights: np.ndarray, b: np.ndarray, b_weights: np.ndarray
+) -> float:
+    """First Wasserstein distance of two weighted samples: the area between their CDFs.
+
+    The same quantity as ``scipy.stats.wasserstein_distance`` (tested), in numpy: importing
+    ``scipy.stats`` costs about 45 MiB and half a second for a few hundred sketch items.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    a_order, b_order = np.argsort(a, kind="stable"), np.argsort(b, kind="stable")
+    a_sorted, b_sorted = a[a_order], b[b_order]
+    a_cum = np.concatenate(([0.0], np.cumsum(np.asarray(a_weights, dtype=np.float64)[a_order])))
+    b_cum = np.concatenate(([0.0], np.cumsum(np.asarray(b_weights, dtype=np.float64)[b_order])))
+    values = np.sort(np.concatenate((a_sorted, b_sorted)))
+    if values.size < 2:
+        return 0.0
+    a_cdf = a_cum[np.searchsorted(a_sorted, values[:-1], side="right")] / a_cum[-1]
+    b_cdf = b_cum[np.searchsorted(b_sorted, values[:-1], side="right")] / b_cum[-1]
+    return float(np.sum(np.abs(a_cdf - b_cdf) * np.diff(values)))
 
 
 def chi_square(ref: CategoricalProfile, cur: CategoricalProfile) -> Outcome:

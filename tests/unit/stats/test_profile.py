@@ -16,10 +16,12 @@ from loopml.stats import (
     HLL_RSE,
     KLL_RANK_ERROR,
     CategoricalProfile,
+    Distinct,
     NumericProfile,
     TableProfile,
     column_from_dict,
     merge,
+    numeric,
     profile_categorical,
     profile_numeric,
     profile_table,
@@ -135,6 +137,29 @@ def test_numeric_profile_counts_each_kind_of_value() -> None:
     assert p.variance == pytest.approx(np.var([0, 1, 3, 0]))
     assert p.sample_variance == pytest.approx(np.var([0, 1, 3, 0], ddof=1))
     assert p.distinct == pytest.approx(5, abs=0.01)  # 0, 1, 3, inf, -inf
+
+
+@pytest.mark.parametrize("shape", ["normal", "ties", "mostly_missing"])
+def test_a_column_of_many_slices_is_profiled_as_one(shape: str) -> None:
+    """Past ``SORT_CHUNK`` values a column is sorted a slice at a time: nothing else changes."""
+    rng = np.random.default_rng(12)
+    n = 2 * numeric.SORT_CHUNK + 1_234
+    values = rng.integers(-50, 50, n) * 0.5 if shape == "ties" else rng.normal(3.0, 2.0, n)
+    values[rng.random(n) < (0.9 if shape == "mostly_missing" else 0.01)] = np.nan
+    values[rng.integers(0, n, 30)] = rng.choice([np.inf, -np.inf, 0.0, -0.0], 30)
+    p = profile_numeric(values)
+    present = values[~np.isnan(values)]
+    finite = present[np.isfinite(present)]
+    assert (p.count, p.missing, p.infinities, p.zeros) == (
+        n, n - len(present), len(present) - len(finite), int(np.count_nonzero(finite == 0)),
+    )  # fmt: skip
+    assert (p.min, p.max) == (finite.min(), finite.max())
+    assert p.mean == pytest.approx(finite.mean(), rel=1e-12, abs=1e-12)
+    assert p.variance == pytest.approx(finite.var(), rel=1e-9)
+    # The same HLL sketch as the whole column gives, whichever path its size takes.
+    assert p.distinct_sketch.to_bytes() == Distinct.of_floats(present).to_bytes()
+    assert p.quantiles.n == len(finite)
+    _assert_quantile_ranks(p, finite)
 
 
 def test_numeric_profile_accepts_ints_bools_and_none() -> None:

@@ -7,9 +7,10 @@ import pytest
 from datasketches import frequent_strings_sketch, hll_sketch, hll_union, kll_doubles_sketch
 
 from loopml.errors import InvalidInput
-from loopml.stats import HLL_RSE, KLL_RANK_ERROR, Distinct, Frequencies, Quantiles
+from loopml.stats import HLL_RSE, KLL_K, KLL_RANK_ERROR, Distinct, Frequencies, Quantiles
 from loopml.stats import frequencies as freq_module
-from loopml.stats._hll_fast import register_representatives
+from loopml.stats._hll_fast import ranks, register_representatives
+from loopml.stats.sketches import _kll_level_capacity, _kll_level_counts
 
 
 def _fed_out_of_order(values: np.ndarray) -> float:
@@ -133,3 +134,84 @@ def test_frequencies_merge_crosses_the_limit() -> None:
 def test_frequencies_sketch_setting_matches_the_documented_epsilon() -> None:
     eps = frequent_strings_sketch.get_epsilon_for_lg_size(freq_module.SKETCH_LG_MAX_K)
     assert eps == pytest.approx(0.0017, abs=0.0001)
+
+
+def test_hll_rank_from_the_exponent_is_exact_at_every_edge() -> None:
+    edges = [0, 1, 2, 3, 2047, 2048, 2049, 4095, 2**52 - 1, 2**52, 2**53 - 1, 2**53, 2**53 + 1]
+    edges += [2**63 - 1, 2**63, 2**64 - 1]
+    rng = np.random.default_rng(6)
+    shifted = rng.integers(0, 2**63, 5_000, dtype=np.uint64) >> rng.integers(0, 64, 5_000).astype(
+        np.uint64
+    )
+    hashes = np.concatenate([np.array(edges, dtype=np.uint64), shifted])
+    want = [min(65 - int(h).bit_length(), 63) for h in hashes.tolist()]
+    assert ranks(hashes, np.empty_like(hashes)).tolist() == want
+
+
+@pytest.mark.parametrize("kind", ["normal", "ties", "few"])
+def test_distinct_of_sorted_floats_is_the_same_sketch_as_of_floats(kind: str) -> None:
+    rng = np.random.default_rng(8)
+    values = {
+        "normal": lambda: rng.normal(size=100_000),
+        "ties": lambda: rng.integers(0, 20_000, 150_000) * 0.5,  # deduplicated, then hashed
+        "few": lambda: rng.integers(0, 30, 100_000) * 1.0,  # too few slots: fed one by one
+    }[kind]()
+    values[:10] = -0.0
+    expected = Distinct.of_floats(values)
+    got = Distinct.of_sorted_floats(np.sort(values))
+    assert got.to_bytes() == expected.to_bytes()
+
+
+@pytest.mark.parametrize("n", [2, 201, 334, 5_000, 65_537, 400_000])
+def test_kll_written_from_sorted_values_is_a_valid_and_tight_sketch(n: int) -> None:
+    values = np.sort(np.random.default_rng(n).standard_cauchy(n))
+    q = Quantiles.of_sorted(values)
+    library = kll_doubles_sketch.deserialize(q.to_bytes())
+    assert bytes(library.serialize()) == q.to_bytes()  # the library lays it out the same way
+    assert (library.n, library.get_min_value(), library.get_max_value()) == (
+        n, values[0], values[-1],
+    )  # fmt: skip
+    assert q.is_exact == (n <= KLL_K)
+    # Each rank is off by at most half the heaviest item's weight, well inside the bound.
+    points = values[:: max(1, n // 3_000)]
+    true = np.searchsorted(values, points, side="right") / n
+    bound = 0.0 if q.is_exact else float(q.weights.max()) / 2 / n
+    assert np.abs(q.ranks(points) - true).max() <= bound + 1e-12
+    assert bound < KLL_RANK_ERROR / 2
+    merged = q.merge(Quantiles.of(np.arange(1_000.0))).merge(q)
+    assert merged.n == 2 * n + 1_000
+    assert Quantiles.from_bytes(merged.to_bytes()).ranks([0.0]) == pytest.approx(
+        merged.ranks([0.0])
+    )
+
+
+def test_kll_capacities_are_the_librarys() -> None:
+    """The layout written by hand uses the library's level capacities (and so its buffer)."""
+    rng = np.random.default_rng(10)
+    for n in (150, 201, 1_000, 20_000, 300_000):
+        streamed = kll_doubles_sketch(KLL_K)
+        streamed.update(rng.normal(size=n))
+        data = bytes(streamed.serialize())
+        num_levels = data[18]
+        first_offset = int.from_bytes(data[20:24], "little")
+        capacity = sum(_kll_level_capacity(KLL_K, num_levels, h) for h in range(num_levels))
+        assert first_offset + streamed.num_retained == capacity
+        counts = _kll_level_counts(
+            n, KLL_K
+        )  # every level within its capacity (stricter than needed)
+        assert all(c <= _kll_level_capacity(KLL_K, len(counts), h) for h, c in enumerate(counts))
+        assert sum(c << h for h, c in enumerate(counts)) == n
+
+
+def test_kll_of_unsorted_values_sorts_them_first() -> None:
+    values = np.random.default_rng(9).normal(size=10_000)
+    assert Quantiles.of(values).to_bytes() == Quantiles.of_sorted(np.sort(values)).to_bytes()
+    assert Quantiles.of(values[:1]).to_bytes() == _streamed(values[:1])
+    assert Quantiles.of(values[:0]).to_bytes() == _streamed(values[:0])
+
+
+def _streamed(values: np.ndarray) -> bytes:
+    sketch = kll_doubles_sketch(KLL_K)
+    if len(values):
+        sketch.update(values.copy())
+    return Quantiles(sketch).to_bytes()  # built as before: the bulk update
