@@ -41,8 +41,10 @@ def worker_tick(ticks: int, windows: int) -> dict[str, Any]:
     yaml = (
         yaml.replace(
             "triggers:\n  accuracy_drop: {metric: f1, drop: 0.05}",
-            "triggers:\n  data_drift: {drift_share: 0.5}\n  accuracy_drop: {metric: f1, drop: 0.05}\n"
-            "  estimated_accuracy_drop: {metric: f1, drop: 0.05}\n  new_labels: {rows: 100000}",
+            "triggers:\n  data_drift: {drift_share: 0.5}\n"
+            "  accuracy_drop: {metric: f1, drop: 0.05}\n"
+            "  estimated_accuracy_drop: {metric: f1, drop: 0.05}\n"
+            "  new_labels: {rows: 100000}",
         )
         .replace("cooldown: 0s", "cooldown: 1h")
         .replace("window: 300rows", "window: 500rows")
