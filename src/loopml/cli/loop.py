@@ -16,9 +16,21 @@ _PROJECT = typer.Option(Path("."), "--project", "-p", help="Folder holding loopm
 
 
 def _project(path: Path) -> Any:
+    """Load the project, working from its folder: its ``.loopml`` home, its relative paths."""
+    import os
+
     from loopml.loop.project import load_project
 
-    return load_project(path)
+    folder = path.resolve()
+    if folder.is_dir() and folder != Path.cwd().resolve():
+        os.chdir(folder)  # before anything opens a workspace: the home is found from here
+    return load_project(folder)
+
+
+def _exit_for(result: Any) -> None:
+    """Cron and CI read the exit code: 1 when the iteration failed."""
+    if result.iteration is not None and result.iteration.status == "failed":
+        raise typer.Exit(1)
 
 
 def _print_tick(result: Any) -> None:
@@ -39,11 +51,12 @@ def tick(
     result = run_tick(_project(project))
     if as_json:
         print_json(result.to_dict())
-        return
-    _print_tick(result)
-    for check in result.checks:
-        mark = "[red]fired[/red]" if check.fired else "quiet"
-        console.print(f"  {check.trigger:<24} {mark:<16} {check.note}")
+    else:
+        _print_tick(result)
+        for check in result.checks:
+            mark = "[red]fired[/red]" if check.fired else "quiet"
+            console.print(f"  {check.trigger:<24} {mark:<16} {check.note}")
+    _exit_for(result)
 
 
 @app.command("run")
@@ -57,7 +70,12 @@ def run(
     loaded = _project(project)
     every = loaded.interval_s if interval is None else interval
     console.print(f"loop for {loaded.model.name}@{loaded.model.alias}: checking every {every:g} s")
-    ticks = run_forever(loaded, interval_s=every, on_tick=_print_tick)
+    ticks = run_forever(
+        loaded,
+        interval_s=every,
+        on_tick=_print_tick,
+        on_error=lambda exc: console.print(f"[red]check failed[/red]: {exc} (trying again)"),
+    )
     console.print(f"stopped after {ticks} check(s)")
 
 
@@ -77,8 +95,13 @@ def trigger(
     result = run_tick(_project(project), manual_reason=reason)
     if as_json:
         print_json(result.to_dict())
-        return
-    _print_tick(result)
+    else:
+        _print_tick(result)
+    if result.iteration is None:
+        from loopml.errors import Conflict
+
+        raise Conflict(f"no iteration ran: {result.note}", field="model")
+    _exit_for(result)
 
 
 @app.command("approve")

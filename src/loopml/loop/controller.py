@@ -7,6 +7,8 @@ its checks as a ``loop.check`` event, whether anything fired or not.
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import threading
 import time
@@ -18,7 +20,7 @@ from typing import Any
 from loopml._util.clock import now_ms
 from loopml._util.process import hostname, pid_alive
 from loopml.entities import LoopIteration
-from loopml.errors import Conflict, InvalidInput, NotFound
+from loopml.errors import Conflict, InvalidInput, NotFound, summary
 from loopml.loop.iteration import champion_version, fail_iteration, refresh_monitors, run_iteration
 from loopml.loop.lock import STALE_AFTER_S, IterationLock
 from loopml.loop.project import LoopProject
@@ -27,6 +29,8 @@ from loopml.loop.triggers import Check, check_labels, check_schedule, check_wind
 from loopml.monitor.window_result import WindowResult
 from loopml.store import NewEvent
 from loopml.workspace import Workspace, default_workspace
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,13 @@ class TickResult:
 def recover(project: LoopProject, ws: Workspace) -> list[str]:
     """Mark failed the running iterations whose controller is gone; return their ids."""
     failed: list[str] = []
-    for iteration in ws.store.loop.iterations(project.model.name, status="running", limit=20):
+    for listed in ws.store.loop.iterations(project.model.name, status="running", limit=20):
+        # The lock first, then the status: a live iteration records its end before it lets go
+        # of the lock, so "still running and not holding the lock" means its controller died.
         lock = ws.store.loop.lock(project.model.name)
+        iteration = ws.store.loop.iteration(listed.iteration_id)
+        if iteration.status != "running":
+            continue
         held = lock is not None and lock.holder == iteration.iteration_id
         stale = (
             held and lock is not None and lock.heartbeat_time < now_ms() - int(STALE_AFTER_S * 1000)
@@ -217,10 +226,15 @@ def run_forever(
     *,
     interval_s: float | None = None,
     on_tick: Callable[[TickResult], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
     stop: threading.Event | None = None,
     workspace: Workspace | None = None,
 ) -> int:
-    """Tick every ``interval_s`` until ``stop`` is set or SIGTERM/SIGINT arrives; return ticks."""
+    """Tick every ``interval_s`` until ``stop`` is set or SIGTERM/SIGINT arrives; return ticks.
+
+    A check that fails (the store or the artifact store unreachable, say) is reported through
+    ``on_error`` and logged; the next interval tries again, and the champion keeps serving.
+    """
     stop = stop or threading.Event()
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
@@ -229,10 +243,16 @@ def run_forever(
     ticks = 0
     try:
         while not stop.is_set():
-            result = tick(project, workspace=workspace)
+            try:
+                result = tick(project, workspace=workspace)
+            except Exception as exc:  # the store or artifact store is out: say so, go on
+                logger.warning("loopml loop: the check failed: %s", summary(exc))
+                if on_error is not None:
+                    on_error(exc)
+            else:
+                if on_tick is not None:
+                    on_tick(result)
             ticks += 1
-            if on_tick is not None:
-                on_tick(result)
             stop.wait(project.interval_s if interval_s is None else interval_s)
     finally:
         for number, handler in previous.items():
@@ -254,7 +274,7 @@ def approve(
     iteration = _waiting(ws, iteration_id)
     version = int(iteration.model_version or 0)
     holdout = (iteration.record.get("data") or {}).get("holdout")
-    with IterationLock(ws, iteration.model_name, iteration.iteration_id, 0):
+    with IterationLock(ws, iteration.model_name, iteration.iteration_id, os.getpid()):
         result = promote(
             iteration.model_name,
             version,

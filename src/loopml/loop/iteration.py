@@ -96,7 +96,15 @@ def mark_abandoned(ws: Workspace, previous: LoopLock | None) -> None:
 
 
 def fail_iteration(ws: Workspace, iteration: LoopIteration, reason: str) -> LoopIteration:
-    record = {**iteration.record, "decision": "failed", "reason": reason}
+    champion = champion_version(
+        ws, iteration.model_name, iteration.record.get("alias") or "champion"
+    )
+    record = {
+        **iteration.record,
+        "decision": "failed",
+        "reason": reason,
+        "champion_after": champion,
+    }
     record.setdefault("failure", {"step": "controller", "error": reason})
     return ws.store.loop.update_iteration(
         iteration.iteration_id,
@@ -133,6 +141,7 @@ def run_iteration(
                     "trigger": dict(trigger),
                     "champion_before": before,
                     "promotion": project.promotion,
+                    "alias": alias,
                 },
             )
         )

@@ -33,6 +33,7 @@ import yaml
 
 from loopml.errors import ConfigError, InvalidInput
 from loopml.loop.cron import Cron
+from loopml.stats.metrics import HIGHER_IS_BETTER
 
 PROJECT_FILE = "loopml.yaml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -64,6 +65,13 @@ def _section(
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
+        if not key:
+            raise ConfigError(
+                f"{PROJECT_FILE} must be a mapping of sections (model:, data:, …), "
+                f"not a {type(data).__name__}",
+                field="project",
+                hint="see docs/continuous-training.md for the layout",
+            )
         raise _bad(key, data, "a mapping of settings")
     unknown = sorted(set(data) - known)
     if unknown:
@@ -263,6 +271,8 @@ class LoopProject:
             isinstance(m, Mapping) and isinstance(m.get("name"), str) for m in monitors
         ):
             raise _bad("monitors", monitors, "a list of monitors, each with a `name:`")
+        for index, spec in enumerate(monitors):
+            _check_monitor(spec, f"monitors[{index}]")
         executor = training.get("executor", "local")
         if not isinstance(executor, str):
             raise _bad(
@@ -274,7 +284,7 @@ class LoopProject:
             ),
             data=DataSpec(
                 str(_text(data_, "dataset", "data")),
-                bool(data_.get("production_data", True)),
+                _flag(data_, "production_data", "data", True),
                 _whole(data_, "max_production_rows", "data", 100_000, 1),
                 None
                 if data_.get("max_base_rows") is None
@@ -297,9 +307,42 @@ class LoopProject:
             triggers=_triggers(top.get("triggers")),
             cooldown_s=parse_duration(top.get("cooldown", "10m"), "cooldown"),
             promotion=promotion,
-            interval_s=parse_duration(top.get("interval", "60s"), "interval"),
+            interval_s=_at_least(
+                parse_duration(top.get("interval", "60s"), "interval"), 0.1, "interval"
+            ),
             root=root or Path.cwd(),
         )
+
+
+def _flag(data: Mapping[str, Any], name: str, key: str, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise _bad(f"{key}.{name}", value, "true or false")
+    return value
+
+
+def _at_least(value: float, low: float, key: str) -> float:
+    if value < low:
+        raise _bad(key, value, f"at least {low:g} seconds")
+    return value
+
+
+def _check_monitor(spec: Mapping[str, Any], key: str) -> None:
+    """A monitor's options are those of ``loopml.monitor.create``, checked the same way."""
+    from loopml.monitor.config import MonitorConfig
+
+    options = {k: v for k, v in spec.items() if k not in ("name", "alias")}
+    try:
+        MonitorConfig.from_dict(options)
+    except InvalidInput as exc:
+        field = exc.field or ""
+        raise ConfigError(
+            f"{PROJECT_FILE}: {key}.{field}: {exc.message}"
+            if field
+            else f"{PROJECT_FILE}: {key}: {exc.message}",
+            field=f"{key}.{field}" if field else key,
+            hint=exc.hint or f"fix `{key}` in {PROJECT_FILE}",
+        ) from None
 
 
 def _triggers(data: Any) -> TriggerSpec:
@@ -331,6 +374,13 @@ def _triggers(data: Any) -> TriggerSpec:
             return None
         section = _section(found[name], f"{key}.{name}", {"metric", "drop"})
         metric = _text(section, "metric", f"{key}.{name}", "f1")
+        if metric not in HIGHER_IS_BETTER:
+            raise ConfigError(
+                f"{PROJECT_FILE}: {key}.{name}.metric is {metric!r}, not a metric the "
+                "evaluation computes",
+                field=f"{key}.{name}.metric",
+                hint=f"use one of {', '.join(sorted(HIGHER_IS_BETTER))}",
+            )
         return str(metric), _number(section, "drop", f"{key}.{name}", 0.05, 0.0, None)
 
     labels = None

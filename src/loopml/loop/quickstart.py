@@ -123,6 +123,8 @@ def run_quickstart(
 ) -> dict[str, Any]:
     """Run the demo in ``folder`` (made if missing; must not hold another project)."""
     folder = folder.resolve()
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInput(f"{folder} is a file", field="dir", hint="pass --dir with a folder")
     folder.mkdir(parents=True, exist_ok=True)
     home = folder / ".loopml"
     if (folder / "loopml.yaml").exists() or home.exists():

@@ -140,8 +140,7 @@ class LoopMLClient:
         env = capture_environment()
         git = None
         if self.backend.settings.capture_git:
-            source = Path(env.entry_point).parent if env.entry_point else Path.cwd()
-            git = capture_git(source if source.is_dir() else Path.cwd())
+            git = capture_git(_code_folder(env.entry_point))
         run = self.backend.store.runs.create(
             RunSpec(
                 experiment_id=experiment_id,
@@ -402,3 +401,17 @@ def _status(status: RunStatus | str) -> RunStatus:
 
 def _join(prefix: str | None, name: str) -> str:
     return f"{prefix.rstrip('/')}/{name}" if prefix else name
+
+
+def _code_folder(entry_point: str | None) -> Path:
+    """Where the user's code is: the script's folder, or the current folder when the entry
+    point is LoopML's own command or an installed script (``loopml pipeline run``, the loop)."""
+    import sys
+
+    if not entry_point:
+        return Path.cwd()
+    script = Path(entry_point).resolve()
+    ours = (Path(__file__).resolve().parents[1], Path(sys.prefix).resolve())
+    if not script.parent.is_dir() or any(script.is_relative_to(root) for root in ours):
+        return Path.cwd()
+    return script.parent

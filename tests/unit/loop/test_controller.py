@@ -99,3 +99,38 @@ def test_every_check_is_recorded_with_its_evidence(loop_project: Path) -> None:
     assert len(checks) == 2
     assert checks[0].data["checks"][0]["trigger"] == "accuracy_drop"
     assert checks[1].data["checks"][0]["trigger"] == "bootstrap"
+
+
+def test_run_forever_survives_a_failed_check(
+    loop_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from loopml.errors import BackendUnavailable
+    from loopml.loop import controller
+
+    real_tick = controller.tick
+    calls: list[str] = []
+
+    def flaky(project: object, **kwargs: object) -> object:
+        calls.append("tick")
+        if len(calls) == 1:
+            raise BackendUnavailable("the store is down", field="store")
+        return real_tick(project, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(controller, "tick", flaky)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def on_tick(result: object) -> None:
+        stop.set()
+
+    ticks = controller.run_forever(
+        load_project(loop_project),
+        interval_s=0.01,
+        on_tick=on_tick,
+        on_error=errors.append,
+        stop=stop,
+    )
+    assert ticks == 2 and len(errors) == 1 and "store is down" in str(errors[0])
+    assert champion_version(default_workspace(), "churn", "champion") == 1

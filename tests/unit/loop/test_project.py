@@ -45,12 +45,22 @@ def test_a_minimal_project_gets_the_defaults() -> None:
         (with_(triggers={"schedule": {"cron": "61 * * * *"}}), "triggers.schedule.cron"),
         (with_(triggers={"new_labels": {"rows": 0}}), "triggers.new_labels.rows"),
         (with_(monitors=[{"window": "1h"}]), "each with a `name:`"),
+        (with_(monitors=[{"name": "m", "windw": "1h"}]), "monitors[0].windw"),
+        (with_(monitors=[{"name": "m", "window": "soon"}]), "monitors[0].window"),
+        (with_(data={"dataset": "churn", "production_data": "no"}), "data.production_data"),
+        (with_(interval=0), "interval is 0.0"),
+        (with_(triggers={"accuracy_drop": {"metric": "acuracy"}}), "not a metric"),
     ],
 )
 def test_mistakes_name_the_key(data: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=r"loopml\.yaml") as caught:
         LoopProject.from_dict(data)
     assert message in caught.value.message
+
+
+def test_a_project_file_that_is_not_a_mapping_says_so() -> None:
+    with pytest.raises(ConfigError, match="must be a mapping of sections"):
+        LoopProject.from_dict(["a", "b"])
 
 
 def test_load_project_reads_the_file_and_explains_a_missing_one(tmp_path: Path) -> None:
