@@ -37,6 +37,35 @@ _RULE = re.compile(
     r"^\s*(?P<signal>[A-Za-z_][\w.:-]*)(?:\s+(?P<drop>drop))?\s*(?P<op>>=|<=|==|!=|>|<)\s*"
     r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
 )
+WINDOW_SIGNALS = frozenset(
+    {
+        "rows",
+        "labels",
+        "drift_share",
+        "drifted_features",
+        "dataset_drift",
+        "prediction_drift",
+        "prediction_drift_score",
+        "multivariate_drift",
+        "multivariate_auc",
+        "new_categories",
+        "schema_changes",
+        "missing_share",
+        "missing_share_increase",
+    }
+)
+
+
+def known_signal(signal: str) -> bool:
+    """A signal some window can carry: the fixed ones, metrics, their estimates and drops."""
+    from loopml.stats.metrics import HIGHER_IS_BETTER
+
+    if signal in WINDOW_SIGNALS:
+        return True
+    name = signal.removesuffix("_drop").removeprefix("estimated_")
+    return name in HIGHER_IS_BETTER
+
+
 DEFAULT_RULES = (
     "dataset_drift == 1",
     "prediction_drift == 1",
@@ -104,6 +133,14 @@ def parse_rule(text: str) -> AlertRule:
             hint="e.g. 'drift_share > 0.3', 'estimated_f1 < 0.8' or 'f1 drop > 0.05'",
         )
     signal = match.group("signal") + ("_drop" if match.group("drop") else "")
+    if not known_signal(signal):
+        raise InvalidInput(
+            f"alert rule {text!r} names no signal a window has ({signal!r})",
+            field="alerts",
+            value=text,
+            hint="signals: " + ", ".join(sorted(WINDOW_SIGNALS)) + ", a metric such as f1, "
+            "estimated_f1, and '<metric> drop'",
+        )
     return AlertRule(
         " ".join(str(text).split()), signal, match.group("op"), float(match.group("value"))
     )

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from loopml.entities import MonitorRecord
 from loopml.entities.names import check_name
+from loopml.errors import InvalidInput
 from loopml.monitor.alerts import AlertRule
 from loopml.monitor.config import MonitorConfig, WindowSpec, parse_rules
 from loopml.monitor.reference import Reference, build_reference, served_version
@@ -110,6 +111,17 @@ def create(
     )
     ws.store.models.get(model)  # NotFound with its own hint when the model does not exist
     built = build_reference(ws, served_version(ws, model, alias), config)
+    overridden = [
+        *config.tests,
+        *(config.thresholds if isinstance(config.thresholds, dict) else ()),
+    ]
+    unknown = [column for column in overridden if column not in built.features]
+    if unknown:
+        raise InvalidInput(
+            f"--test/--threshold name column {unknown[0]!r}, which the model does not take",
+            field=f"tests.{unknown[0]}",
+            hint=f"the model's features: {', '.join(built.features)}",
+        )
     record = MonitorRecord(
         name=name,
         model_name=model,

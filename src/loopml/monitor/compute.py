@@ -85,6 +85,33 @@ class WindowTask:
     profile: Mapping[str, Any]
     pieces: tuple[Piece, ...]
     labels: Mapping[str, Any] = field(default_factory=dict)
+    previous: Mapping[str, Any] | None = None  # set when only labels arrived: keep the rest
+
+
+@dataclass(frozen=True)
+class JudgedBy:
+    """What a window's realised accuracy needs of the reference it was judged against."""
+
+    model_version: int
+    task: str
+    classes: tuple[Any, ...] | None
+    baseline: Mapping[str, Any] | None
+
+    @classmethod
+    def of(cls, reference: Reference) -> JudgedBy:
+        return cls(reference.model_version, reference.task, reference.classes, reference.baseline)
+
+    @classmethod
+    def stored(cls, data: Mapping[str, Any]) -> JudgedBy | None:
+        if "task" not in data:
+            return None
+        classes = data.get("classes")
+        return cls(
+            int(data["model_version"]),
+            str(data["task"]),
+            None if classes is None else tuple(classes),
+            data.get("baseline"),
+        )
 
 
 def read_rows(
@@ -124,13 +151,23 @@ def compute_window(
 ) -> dict[str, Any]:
     """The stored result of one window (see the module docstring)."""
     ws = workspace or default_workspace()
+    if task.previous is not None:
+        judged = JudgedBy.stored(task.previous.get("reference") or {})
+        if judged is not None:
+            return _relabel(task, task.previous, judged, config, ws)
     notes: list[str] = []
     signals: dict[str, Any] = {"rows": task.rows}
     result: dict[str, Any] = {
         "status": "ok",
         "rows": task.rows,
         "model_versions": list(task.model_versions),
-        "reference": {"data": reference.data_ref, "model_version": reference.model_version},
+        "reference": {
+            "data": reference.data_ref,
+            "model_version": reference.model_version,
+            "task": reference.task,
+            "classes": None if reference.classes is None else list(reference.classes),
+            "baseline": reference.baseline,
+        },
         "notes": notes,
         "signals": signals,
     }
@@ -224,7 +261,9 @@ def _drift(
     )
     drift = found.to_dict()
     judged = [c for c in found.columns.values() if not (c.note or "").startswith("insufficient")]
-    share = sum(c.drifted for c in judged) / len(judged) if judged else 0.0
+    # The share of the model's features: a column that could not be judged (missing, changed
+    # type) is reported on its own and does not make one chance hit among the rest a majority.
+    share = sum(c.drifted for c in judged) / len(reference.features) if judged else 0.0
     drift["drift_share"] = share
     drift["dataset_drift"] = bool(judged) and share >= config.share_threshold
     signals["drift_share"] = share
@@ -293,7 +332,15 @@ def _multivariate(
     current = (
         rows.sample(n=min(len(rows), config.sample_rows), random_state=0) if len(rows) else rows
     )
-    names = [n for n in compared if f"{INPUT_PREFIX}{n}" in current.columns and n in sample.columns]
+    # A column missing altogether in the window is reported as such; the classifier would
+    # only relearn that (and call it multivariate drift).
+    names = [
+        n
+        for n in compared
+        if f"{INPUT_PREFIX}{n}" in current.columns
+        and n in sample.columns
+        and compared[n].missing < compared[n].count
+    ]
     if not names:
         return
     kinds = {n: compared[n].kind for n in names}
@@ -320,7 +367,7 @@ def _values(series: pd.Series, kind: str) -> np.ndarray:
 
 
 def _proba_and_prediction(
-    reference: Reference, rows: pd.DataFrame
+    reference: Reference | JudgedBy, rows: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows of the reference's version with probabilities: (mask, proba, predicted index)."""
     assert reference.classes is not None
@@ -394,7 +441,7 @@ def _degradation(name: str, baseline: float, value: float) -> float:
 
 
 def _realised(
-    reference: Reference,
+    reference: Reference | JudgedBy,
     rows: pd.DataFrame,
     labels: Mapping[str, Any],
     config: MonitorConfig,
@@ -473,6 +520,46 @@ def _realised(
         for name, item in estimate["metrics"].items():
             if name in realised["metrics"]:
                 item["realised"] = realised["metrics"][name]["value"]
+
+
+def _relabel(
+    task: WindowTask,
+    previous: Mapping[str, Any],
+    judged: JudgedBy,
+    config: MonitorConfig,
+    workspace: Workspace,
+) -> dict[str, Any]:
+    """Labels arrived for an already judged window: only its realised accuracy changes.
+
+    Drift, the estimate and the reference stay as they were judged, and the accuracy is compared
+    with the baseline of the version that made the predictions, whatever serves now.
+    """
+    result = {k: v for k, v in previous.items() if k not in ("alerts", "computed_at", "realised")}
+    old = set((previous.get("realised") or {}).get("metrics") or {})
+    signals = {
+        k: v
+        for k, v in (previous.get("signals") or {}).items()
+        if k not in old and k.removesuffix("_drop") not in old and k != "labels"
+    }
+    result["signals"] = signals
+    result["notes"] = [
+        n for n in previous.get("notes") or [] if not n.startswith("insufficient labels")
+    ]
+    estimate = result.get("estimate")
+    if estimate is not None:
+        result["estimate"] = {
+            **estimate,
+            "metrics": {
+                k: {f: x for f, x in v.items() if f != "realised"}
+                for k, v in (estimate.get("metrics") or {}).items()
+            },
+        }
+    columns = ["prediction_id", "model_version", "prediction"]
+    if judged.classes is not None:
+        columns += [f"{PROBA_PREFIX}{i}" for i in range(len(judged.classes))]
+    rows: pd.DataFrame = read_rows(task.pieces, columns, workspace).to_pandas()
+    _realised(judged, rows, task.labels, config, result, signals)
+    return result
 
 
 def _as_labels(values: np.ndarray, classes: Sequence[Any] | None) -> np.ndarray:

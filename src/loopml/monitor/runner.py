@@ -30,7 +30,11 @@ logger = logging.getLogger(__name__)
 
 ATTEMPTS = 5  # runs that lose the compare-and-set start again this many times
 FEEDBACK_BATCH = 200_000  # labels taken per run; the next run continues from the watermark
-FEEDBACK_OVERLAP_MS = 2_000  # labels re-read behind the watermark (same-millisecond arrivals)
+# Segments and labels are re-read this far behind the newest one taken (those already taken are
+# remembered by id and skipped): a transaction that commits late, or a writer whose clock lags,
+# still lands in the monitor instead of slipping under the watermark.
+ARRIVAL_LOOKBACK_MS = 300_000
+FEEDBACK_OVERLAP_MS = 60_000
 # A prediction's id is stamped a moment after or before its time_ms: labels are looked up with
 # this slack around a window and then matched to its rows by id.
 ID_SLACK_MS = 60_000
@@ -97,8 +101,8 @@ def _run_once(name: str, ws: Workspace, compute: Compute) -> list[WindowResult]:
     record = store.monitors.get(name)
     config = MonitorConfig.from_dict(record.config)
     reference, rebuilt = current_reference(record, config, ws)
-    segments = store.predictions.segments(record.model_name, after_segment_id=record.watermark)
     state = dict(record.state)
+    segments, arrivals = _new_segments(store, record.model_name, state)
     last_row = None
     if config.window.kind == "rows" and state.get("last_row_window"):
         # The newest row window: the next rows fill it, or the one after it when it is full.
@@ -138,6 +142,7 @@ def _run_once(name: str, ws: Workspace, compute: Compute) -> list[WindowResult]:
                     window.start_time - ID_SLACK_MS, window.end_time + ID_SLACK_MS
                 ).items()
             },
+            previous=window.previous_result if window.labels_only else None,
         )
         for window in sorted(windower.windows.values(), key=lambda w: (w.start_time, w.key))
     ]
@@ -170,6 +175,7 @@ def _run_once(name: str, ws: Workspace, compute: Compute) -> list[WindowResult]:
         )
     new_state = {
         **state,
+        **arrivals,
         "newest_time": newest,
         "recent_labels": [
             label.prediction_id
@@ -195,6 +201,25 @@ def _run_once(name: str, ws: Workspace, compute: Compute) -> list[WindowResult]:
     return [WindowResult.from_window(w) for w in stored]
 
 
+def _new_segments(
+    store: Any, model: str, state: Mapping[str, Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    """Segments registered since the last run, and the arrival state to hand the next run.
+
+    The first run takes every segment; later runs take those registered within the look-back
+    of the newest one seen that are not remembered as taken.
+    """
+    mark = state.get("created_watermark")
+    seen: dict[str, int] = dict(state.get("seen_segments") or {})
+    since = None if mark is None else int(mark) - ARRIVAL_LOOKBACK_MS
+    found = store.predictions.segments(model, created_since=since)
+    fresh = [s for s in found if s.segment_id not in seen]
+    newest = max([int(mark or 0), *(s.creation_time for s in found)])
+    seen.update({s.segment_id: s.creation_time for s in fresh})
+    keep = {k: v for k, v in seen.items() if v >= newest - ARRIVAL_LOOKBACK_MS}
+    return fresh, {"created_watermark": newest, "seen_segments": keep}
+
+
 def _touch_labelled(
     windower: Windower,
     labels: Sequence[Any],
@@ -210,19 +235,25 @@ def _touch_labelled(
     )
     if not times:
         return
-    for window in ws.store.monitors.windows(name, since=times[0], until=times[-1]):
+    # An id is stamped a moment before its row's time_ms: match with the same slack as the
+    # label lookup, so a label near a window's edge is never dropped (a recompute is harmless).
+    found = ws.store.monitors.windows(
+        name, since=times[0] - ID_SLACK_MS, until=times[-1] + ID_SLACK_MS
+    )
+    for window in found:
         if window.window_key in windower.windows:
             continue
-        if any(window.start_time <= t <= window.end_time for t in _within(times, window)):
-            windower.windows[window.window_key] = OpenWindow.from_stored(window)
+        if _within(times, window.start_time - ID_SLACK_MS, window.end_time + ID_SLACK_MS):
+            opened = OpenWindow.from_stored(window)
+            opened.labels_only = True
+            windower.windows[window.window_key] = opened
 
 
-def _within(times: Sequence[int], window: MonitorWindow) -> list[int]:
+def _within(times: Sequence[int], start: int, end: int) -> bool:
+    """Whether any of the sorted ``times`` lies in ``[start, end]``."""
     import bisect
 
-    lo = bisect.bisect_left(times, window.start_time)
-    hi = bisect.bisect_right(times, window.end_time)
-    return list(times[lo:hi])
+    return bisect.bisect_right(times, end) > bisect.bisect_left(times, start)
 
 
 def _is_id(value: str) -> bool:

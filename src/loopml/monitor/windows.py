@@ -37,6 +37,7 @@ class OpenWindow:
     complete: bool = False
     creation_time: int = 0
     previous_result: Mapping[str, Any] = field(default_factory=dict)
+    labels_only: bool = False  # reopened because labels arrived: only its accuracy changes
 
     @classmethod
     def from_stored(cls, window: MonitorWindow) -> OpenWindow:

@@ -4,6 +4,12 @@ Numeric: the reference deciles (deduplicated) cut the line into up to ten bins, 
 ends, right-closed (``(e_i, e_i+1]``), so an exact reference puts exactly 10% in each; each
 side's shares come from its KLL CDF. Categorical: the union of categories, plus an ``other`` bin
 for the mass a sketched side does not attribute to a category.
+
+The tests group categories (``grouped_counts``): the ``MAX_CATEGORY_BINS - 1`` most frequent of
+both sides keep their own bin, the rest share ``other``, and a bin whose expected count is
+below ``MIN_EXPECTED`` joins ``other`` too. Without it, a column of 300 categories compared on
+2,000 rows shows a Jensen-Shannon distance near 0.2 between two samples of one distribution
+(the noise of 300 small counts) and chi-square is unreliable on counts that small.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from loopml.stats.categorical import CategoricalProfile
 from loopml.stats.numeric import NumericProfile
 
 OTHER = "\x00other"
+MAX_CATEGORY_BINS = 20
+MIN_EXPECTED = 5.0
 DECILES = np.arange(1, 10) / 10  # linspace would give 0.30000000000000004: one item off
 Shares = NDArray[np.float64]
 
@@ -50,6 +58,32 @@ def category_counts(
     return keys, np.asarray(ref_counts, dtype=float), np.asarray(cur_counts, dtype=float)
 
 
+def grouped_counts(
+    ref: CategoricalProfile, cur: CategoricalProfile
+) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
+    """``category_counts`` on at most ``MAX_CATEGORY_BINS`` bins with enough expected counts."""
+    keys, a, b = category_counts(ref, cur)
+    if not len(keys):
+        return keys, a, b
+    total_a, total_b = a.sum(), b.sum()
+    weight = (a / total_a if total_a else a) + (b / total_b if total_b else b)
+    order = [i for i in np.argsort(-weight, kind="stable") if keys[i] != OTHER]
+    kept = order[: MAX_CATEGORY_BINS - 1]
+    if total_a and total_b:
+        # Expected count of each bin on the smaller side under "one distribution".
+        smaller = min(total_a, total_b)
+        pooled = (a + b) / (total_a + total_b)
+        kept = [i for i in kept if pooled[i] * smaller >= MIN_EXPECTED]
+    if len(kept) == len(keys):
+        return keys, a, b
+    rest = np.ones(len(keys), dtype=bool)
+    rest[kept] = False
+    names = [keys[i] for i in kept] + [OTHER]
+    grouped_a = np.append(a[kept], a[rest].sum())
+    grouped_b = np.append(b[kept], b[rest].sum())
+    return names, grouped_a, grouped_b
+
+
 def shares(
     ref: NumericProfile | CategoricalProfile, cur: NumericProfile | CategoricalProfile
 ) -> tuple[Shares, Shares]:
@@ -57,7 +91,7 @@ def shares(
     if isinstance(ref, NumericProfile) and isinstance(cur, NumericProfile):
         return numeric_shares(ref, cur)
     if isinstance(ref, CategoricalProfile) and isinstance(cur, CategoricalProfile):
-        _, a, b = category_counts(ref, cur)
+        _, a, b = grouped_counts(ref, cur)
         return a / a.sum(), b / b.sum()
     raise TypeError(f"cannot bin a {ref.kind} profile against a {cur.kind} one")
 

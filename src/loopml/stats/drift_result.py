@@ -62,6 +62,14 @@ def compare(
             "share_threshold must lie in (0, 1]", field="share_threshold", value=share_threshold
         )
     tests, thresholds = tests or {}, thresholds or {}
+    for column, value in thresholds.items():
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not value >= 0:
+            raise InvalidInput(
+                f"threshold of {column!r} must be a non-negative number, not {value!r}",
+                field=f"thresholds.{column}",
+                value=value,
+            )
     shared = [name for name in reference.columns if name in current.columns]
     columns = {
         name: column_drift(

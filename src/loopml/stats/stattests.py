@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from loopml.stats.binning import category_counts, new_categories, shares
+from loopml.stats.binning import category_counts, grouped_counts, new_categories, shares
 from loopml.stats.categorical import CategoricalProfile
 from loopml.stats.numeric import NumericProfile
 
@@ -84,7 +84,7 @@ def earth_movers(
 
 def chi_square(ref: CategoricalProfile, cur: CategoricalProfile) -> Outcome:
     """Chi-square test of homogeneity: do both samples come from one distribution?"""
-    _, a, b = category_counts(ref, cur)
+    _, a, b = grouped_counts(ref, cur)
     table = np.vstack([a, b])
     table = table[:, table.sum(axis=0) > 0]
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0) / table.sum()

@@ -533,8 +533,12 @@ class PredictionLogRepository(ABC):
         since: int | None = None,
         until: int | None = None,
         after_segment_id: str | None = None,
+        created_since: int | None = None,
     ) -> builtins.list[PredictionSegment]:
         """A model's segments in arrival order.
+
+        ``created_since`` keeps those whose ``creation_time`` is at least that (ms): with a
+        look-back it finds segments committed late, which an id watermark alone would miss.
 
         ``since``/``until`` keep the segments whose time range overlaps ``[since, until]``;
         ``after_segment_id`` keeps those registered after that one (a monitor's exactly-once

@@ -135,6 +135,7 @@ class SqlPredictionLog(PredictionLogRepository):
         since: int | None = None,
         until: int | None = None,
         after_segment_id: str | None = None,
+        created_since: int | None = None,
     ) -> builtins.list[PredictionSegment]:
         def work(conn: Connection) -> builtins.list[PredictionSegment]:
             query = _P.select().where(_P.c.model_name == model_name)
@@ -142,6 +143,8 @@ class SqlPredictionLog(PredictionLogRepository):
                 query = query.where(_P.c.end_time >= since)
             if until is not None:
                 query = query.where(_P.c.start_time <= until)
+            if created_since is not None:
+                query = query.where(_P.c.creation_time >= created_since)
             if after_segment_id is not None:
                 after = conn.execute(
                     sa.select(_P.c.pk).where(_P.c.segment_id == after_segment_id)

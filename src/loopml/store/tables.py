@@ -339,6 +339,7 @@ prediction_segments = sa.Table(
     sa.Column("profile", sa.Text),
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.Index("ix_prediction_segments_model_name_end_time", "model_name", "end_time"),
+    sa.Index("ix_prediction_segments_model_name_creation_time", "model_name", "creation_time"),
 )
 
 # The true outcome of a logged prediction, as JSON; a later label replaces an earlier one.

@@ -94,3 +94,18 @@ def test_a_webhook_must_be_http() -> None:
 
     with pytest.raises(InvalidInput, match="must be an http"):
         MonitorConfig(webhook="file:///etc/passwd")
+
+
+def test_a_rule_on_a_signal_no_window_has_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="names no signal a window has"):
+        parse_rule("bogus_signal > 1")
+    assert parse_rule("estimated_roc_auc drop > 0.02").signal == "estimated_roc_auc_drop"
+
+
+def test_overrides_must_name_the_models_features(project: Project) -> None:
+    with pytest.raises(InvalidInput, match="which the model does not take"):
+        monitor.create("m", "churn", tests={"nosuchcol": "psi"})
+    import loopml
+
+    with pytest.raises(InvalidInput, match="non-negative number"):
+        loopml.drift(make_frame(1, 100), make_frame(2, 100), thresholds={"age": -1})

@@ -52,3 +52,13 @@ def test_a_missing_column_is_a_schema_change(project: Project) -> None:
     (window,) = monitor.run("m")
     assert "schema changed: column income missing" in window.notes
     assert "income" not in window.result["drift"]["columns"]
+
+
+def test_an_all_missing_column_is_no_multivariate_or_dataset_drift(project: Project) -> None:
+    monitor.create("m", "churn", window="1h", estimate=False)
+    frame = make_frame(9, 800)
+    frame["plan"] = None
+    project.log(frame, T0, step_ms=1_000)
+    (window,) = monitor.run("m")
+    assert window.signals.get("multivariate_drift", 0) == 0
+    assert window.signals["dataset_drift"] == 0 and window.signals["drift_share"] <= 1 / 3

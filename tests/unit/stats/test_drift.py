@@ -196,3 +196,26 @@ def test_a_small_window_gets_the_p_value_test_even_against_a_big_reference() -> 
     assert choose_test(big, current=small_window) == "ks"
     assert column_drift("x", big, small_window).test == "ks"
     assert column_drift("x", big, profile_numeric(rng.normal(size=5_000))).test == "wasserstein"
+
+
+def _zipf_categories(rng: np.random.Generator, rows: int, count: int = 300) -> np.ndarray:
+    weights = 1.0 / np.arange(1, count + 1)
+    picks = rng.choice(count, size=rows, p=weights / weights.sum())
+    return np.array([f"city-{i}" for i in picks], dtype=object)
+
+
+@pytest.mark.parametrize("rows", [300, 2_000])
+def test_many_categories_raise_no_false_alarms(rows: int) -> None:
+    from loopml.stats import profile_categorical
+
+    rng = np.random.default_rng(0)
+    ref = profile_categorical(_zipf_categories(rng, 20_000))
+    alarms = sum(
+        column_drift("city", ref, profile_categorical(_zipf_categories(rng, rows))).drifted
+        for _ in range(50)
+    )
+    assert alarms / 50 <= 0.1, f"false alarm rate {alarms / 50:.2f} at {rows} rows"
+    moved = _zipf_categories(rng, rows)
+    moved[: rows // 3] = "city-new"
+    found = column_drift("city", ref, profile_categorical(moved))
+    assert found.drifted and found.new_categories == ("city-new",)

@@ -1,3 +1,3 @@
 """Alembic migrations of the metadata store; ``HEAD`` must name the newest revision."""
 
-HEAD = "0008"
+HEAD = "0009"
