@@ -73,6 +73,7 @@ def create(
     ),
     no_estimate: bool = typer.Option(False, "--no-estimate", help="Skip label-free estimates."),
     min_rows: int = typer.Option(50, "--min-rows", help="Fewer rows: insufficient data."),
+    min_labels: int = typer.Option(50, "--min-labels", help="Fewer labels: no realised metrics."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a monitor of a model's traffic (reference: the served version's training data)."""
@@ -92,6 +93,7 @@ def create(
         multivariate=not no_multivariate,
         estimate=not no_estimate,
         min_rows=min_rows,
+        min_labels=min_labels,
     )
     if as_json:
         print_json(created.to_dict())

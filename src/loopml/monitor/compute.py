@@ -34,7 +34,7 @@ from loopml.stats.metrics import (
 )
 from loopml.workspace import Workspace, default_workspace
 
-ESTIMATE_DRAWS = 200  # Monte-Carlo label draws behind an estimate's interval
+ESTIMATE_DRAWS = 300  # Monte-Carlo label draws behind an estimate's interval
 LABEL_RESAMPLES = 200  # bootstrap resamples behind a realised metric's interval
 
 
@@ -403,6 +403,7 @@ def _estimate(
         _reorder_index(predicted, order),
         scores=proba[:, order],  # ROC AUC ranks by the model's own scores, as it is measured
         draws=ESTIMATE_DRAWS,
+        variants=[v.apply(proba)[:, order] for v in reference.calibrator_variant_objects()],
     )
     result["estimate"] = {
         "rows": int(mask.sum()),

@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 
 from loopml.data.get import get as get_data
-from loopml.errors import InvalidInput, LoopMLError, NotFound
+from loopml.errors import InvalidInput, LoopMLError, NotFound, summary
 from loopml.evaluation.evaluate import features_for, model_classes
 from loopml.monitor.compute import _reorder_index, _sorted_order
 from loopml.monitor.reference import class_index
 from loopml.registry.load import load_model, resolve
-from loopml.stats.calibration import fit_calibrator
+from loopml.stats.calibration import choose_calibrator
 from loopml.stats.estimation import EstimatedMetric, estimate_classification
 from loopml.stats.metrics import classification_metrics, encode_classification
 from loopml.workspace import Workspace, default_workspace
@@ -89,24 +89,34 @@ def estimate(
     index = class_index(labelled[target].to_numpy(), classes)
     known = index >= 0
     proba_ref = np.asarray(model.predict_proba(ref_features), dtype=float)
-    calibrator = fit_calibrator(proba_ref[known], index[known])
+    calibrator, _, variants = choose_calibrator(proba_ref[known], index[known])
     frame = current_df if target in current_df.columns else current_df.assign(**{target: 0})
     features = features_for(model, frame, target)
-    proba = np.asarray(model.predict_proba(features), dtype=float)
-    predicted = class_index(np.asarray(model.predict(features)), classes)
+    try:
+        proba = np.asarray(model.predict_proba(features), dtype=float)
+        labels = np.asarray(model.predict(features))
+    except LoopMLError:
+        raise
+    except Exception as exc:
+        raise InvalidInput(
+            f"{model_uri} could not predict current_df: {summary(exc)}",
+            field="current_df",
+            hint="pass rows with the columns and types the model was trained on",
+        ) from exc
+    predicted = class_index(labels, classes)
     order = _sorted_order(classes)
     found = estimate_classification(
         calibrator.apply(proba)[:, order],
         _reorder_index(predicted, order),
         scores=proba[:, order],
         draws=draws,
+        variants=[v.apply(proba)[:, order] for v in variants],
     )
     realised = None
-    if target in current_df.columns:
-        truth = current_df[target].to_numpy()
-        data = encode_classification(
-            truth, np.asarray(model.predict(features)), proba, list(classes)
-        )
+    arrived = current_df[target].notna().to_numpy() if target in current_df.columns else None
+    if arrived is not None and arrived.any():  # the labels that did arrive, beside the estimate
+        truth = current_df[target].to_numpy()[arrived]
+        data = encode_classification(truth, labels[arrived], proba[arrived], list(classes))
         realised = {
             k: float(v)
             for k, v in classification_metrics(data).items()

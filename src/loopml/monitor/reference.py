@@ -29,11 +29,12 @@ from loopml.evaluation.evaluate import features_for, infer_task, model_classes
 from loopml.monitor.config import MonitorConfig
 from loopml.registry.load import load_model
 from loopml.stats import TableProfile, column_from_dict, profile_column
-from loopml.stats.calibration import Calibrator, fit_calibrator
+from loopml.stats.calibration import Calibrator, choose_calibrator
 from loopml.stats.learned import LearnedThreshold, learn_thresholds
 from loopml.stats.metrics import classification_metrics, encode_classification, regression_metrics
 from loopml.workspace import Workspace
 
+CALIBRATION_VARIANTS = 8  # bootstrap calibrators behind the estimate's interval
 PREDICTION_SAMPLE = 20_000  # reference rows the model predicts for the prediction's profile
 
 
@@ -52,6 +53,7 @@ class Reference:
     classes: tuple[Any, ...] | None = None
     calibrator: Mapping[str, Any] | None = None
     calibration_source: str | None = None
+    calibrator_variants: tuple[Mapping[str, Any], ...] = ()
     baseline: Mapping[str, Any] | None = None
     learned: Mapping[str, Mapping[str, Any]] | None = None
     sample_digest: str | None = None
@@ -70,6 +72,7 @@ class Reference:
             "classes": None if self.classes is None else list(self.classes),
             "calibrator": self.calibrator,
             "calibration_source": self.calibration_source,
+            "calibrator_variants": list(self.calibrator_variants),
             "baseline": self.baseline,
             "learned": self.learned,
             "sample_digest": self.sample_digest,
@@ -83,10 +86,14 @@ class Reference:
         values["profile"] = TableProfile.from_dict(values["profile"])
         values["classes"] = None if values.get("classes") is None else tuple(values["classes"])
         values["notes"] = tuple(values.get("notes") or ())
+        values["calibrator_variants"] = tuple(values.get("calibrator_variants") or ())
         return cls(**values)
 
     def calibrator_object(self) -> Calibrator | None:
         return None if self.calibrator is None else Calibrator.from_dict(self.calibrator)
+
+    def calibrator_variant_objects(self) -> list[Calibrator]:
+        return [Calibrator.from_dict(v) for v in self.calibrator_variants]
 
     def learned_thresholds(self) -> dict[str, LearnedThreshold]:
         return {k: LearnedThreshold.from_dict(v) for k, v in (self.learned or {}).items()}
@@ -162,10 +169,11 @@ def build_reference(
     prediction_profile = _prediction_profile(model, sample[features], notes)
     classes = model_classes(model) if task == "classification" else None
     calibrator, calibration_source, baseline = None, None, None
+    variants: list[Calibrator] = []
     labelled, labelled_source = _labelled_data(workspace, version, frame, data_ref, target)
     if labelled is not None and target is not None:
         if classes is not None and hasattr(model, "predict_proba"):
-            calibrator, calibration_source = _calibrate(
+            calibrator, calibration_source, variants = _calibrate(
                 model, labelled, features, target, classes, labelled_source, notes
             )
         baseline = _baseline(workspace, version, model, labelled, features, target, task, classes)
@@ -188,6 +196,7 @@ def build_reference(
         prediction_profile=prediction_profile,
         classes=None if classes is None else tuple(classes),
         calibrator=None if calibrator is None else calibrator.to_dict(),
+        calibrator_variants=tuple(v.to_dict() for v in variants),
         calibration_source=calibration_source,
         baseline=baseline,
         learned=learned,
@@ -270,20 +279,25 @@ def _calibrate(
     classes: Sequence[Any],
     source: str,
     notes: list[str],
-) -> tuple[Calibrator | None, str | None]:
+) -> tuple[Calibrator | None, str | None, list[Calibrator]]:
     rows = _sample(labelled, 50_000, np.random.default_rng(1))
+    variants: list[Calibrator] = []
     try:
         proba = np.asarray(model.predict_proba(rows[features]), dtype=float)
         index = class_index(rows[target].to_numpy(), classes)
         known = index >= 0
-        calibrator = fit_calibrator(proba[known], index[known])
+        calibrator, method, variants = choose_calibrator(
+            proba[known], index[known], variants=CALIBRATION_VARIANTS, seed=2
+        )
+        if method == "none":
+            source = f"{source} (the model's probabilities are already calibrated on it)"
     except LoopMLError as exc:
         notes.append(f"accuracy estimation off: {exc.message}")
-        return None, None
+        return None, None, []
     except Exception as exc:
         notes.append(f"accuracy estimation off: {summary(exc)}")
-        return None, None
-    return calibrator, source
+        return None, None, []
+    return calibrator, source, variants
 
 
 def class_index(labels: np.ndarray, classes: Sequence[Any]) -> np.ndarray:

@@ -21,6 +21,7 @@ from typing import Any
 
 from loopml.data.report import _chart as distribution_chart
 from loopml.entities import MonitorWindow
+from loopml.errors import InvalidInput
 from loopml.monitor.api import Monitor, get
 from loopml.monitor.window_result import WindowResult
 from loopml.predictions.log import INPUT_PREFIX
@@ -60,6 +61,10 @@ def report(
     found = get(name, workspace=ws)
     windows = ws.store.monitors.windows(name, since, until)
     target = Path(path) if path is not None else Path(f"monitor-{name}.html")
+    if target.is_dir():
+        raise InvalidInput(
+            f"{target} is a folder", field="output", hint="give a file name such as monitor.html"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render(found, windows), encoding="utf-8")
     return target

@@ -239,3 +239,92 @@ def _class_index(values: ArrayLike, n: int, k: int, name: str) -> NDArray[np.int
             value=[int(index.min()), int(index.max())],
         )
     return index
+
+
+def identity_calibrator(classes: int) -> Calibrator:
+    """A calibrator that changes nothing (for a model whose probabilities are calibrated)."""
+    curves = 1 if classes == 2 else classes
+    line = np.array([0.0, 1.0])
+    return Calibrator(
+        classes, tuple(line for _ in range(curves)), tuple(line for _ in range(curves))
+    )
+
+
+def choose_calibrator(
+    proba: ArrayLike, y_index: ArrayLike, *, variants: int = 8, seed: int = 0
+) -> tuple[Calibrator, str, list[Calibrator]]:
+    """Isotonic calibration if it helps out of sample, else none; plus bootstrap variants.
+
+    Two-fold: isotonic fitted on each half is scored (log loss) on the other; when that does not
+    beat the model's own probabilities, the model is already calibrated and the step function
+    would only add noise. ``variants`` isotonic calibrators of bootstrap resamples (in both
+    cases: how far the true calibration may be from the chosen map) let an estimate's interval
+    carry that uncertainty.
+    """
+    matrix = _probabilities(proba, "proba")
+    labels = np.asarray(y_index, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    half = rng.random(labels.shape[0]) < 0.5
+    calibrated_loss = raw_loss = 0.0
+    try:
+        for fit_on in (half, ~half):
+            fitted = fit_calibrator(matrix[fit_on], labels[fit_on])
+            held = ~fit_on
+            calibrated_loss += _log_loss(fitted.apply(matrix[held]), labels[held])
+            raw_loss += _log_loss(_normalise_rows(matrix[held]), labels[held])
+    except InvalidInput:
+        calibrated_loss, raw_loss = 0.0, 1.0  # too few rows to check: calibrate as asked
+    calibrate = calibrated_loss < raw_loss
+    resampled: list[Calibrator] = []
+    for _ in range(variants):
+        picks = rng.integers(0, labels.shape[0], labels.shape[0])
+        try:
+            if calibrate:
+                resampled.append(fit_calibrator(matrix[picks], labels[picks]))
+            elif matrix.shape[1] == 2:
+                resampled.append(_platt(matrix[picks, 1], labels[picks]))
+        except InvalidInput:
+            continue  # a resample without some class
+    if not calibrate:
+        return identity_calibrator(matrix.shape[1]), "none", resampled
+    return fit_calibrator(matrix, labels), "isotonic", resampled
+
+
+_GRID = np.concatenate(
+    ([0.0], np.logspace(-6, -1, 30), np.linspace(0.1, 0.9, 41), 1 - np.logspace(-1, -6, 30), [1.0])
+)
+
+
+def _platt(positive: Floats, labels: NDArray[np.int64]) -> Calibrator:
+    """A smooth recalibration ``sigmoid(a + b * logit(p))`` fitted by Newton's method: how far
+    a calibrated model's map may be from the identity, keeping its ranking."""
+    if labels.min() == labels.max():
+        raise InvalidInput("a resample with one class", field="reference")
+    x = np.log(np.clip(positive, 1e-9, 1 - 1e-9) / np.clip(1 - positive, 1e-9, 1.0))
+    design = np.column_stack([np.ones_like(x), x])
+    beta = np.array([0.0, 1.0])
+    for _ in range(25):
+        mu = 1 / (1 + np.exp(-(design @ beta)))
+        gradient = design.T @ (mu - labels)
+        hessian = (design.T * (mu * (1 - mu))) @ design + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        beta = beta - step
+        if np.abs(step).max() < 1e-10:
+            break
+    grid = np.clip(_GRID, 1e-9, 1 - 1e-9)
+    mapped = 1 / (1 + np.exp(-(beta[0] + beta[1] * np.log(grid / (1 - grid)))))
+    mapped[0], mapped[-1] = (0.0, 1.0) if beta[1] > 0 else (mapped[0], mapped[-1])
+    return Calibrator(2, (_GRID.copy(),), (np.maximum.accumulate(mapped),))
+
+
+def _normalise_rows(matrix: Floats) -> Floats:
+    total = matrix.sum(axis=1, keepdims=True)
+    out: Floats = np.where(
+        total > 0, matrix / np.where(total > 0, total, 1.0), 1.0 / matrix.shape[1]
+    )
+    return out
+
+
+def _log_loss(matrix: Floats, labels: NDArray[np.int64]) -> float:
+    picked = np.clip(matrix[np.arange(labels.shape[0]), labels], 1e-15, 1.0)
+    return float(-np.sum(np.log(picked)))

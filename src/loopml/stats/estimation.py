@@ -19,6 +19,7 @@ is NaN, interval included.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,8 +72,14 @@ def estimate_classification(
     draws: int = 500,
     confidence: float = 0.95,
     seed: int = 0,
+    variants: Sequence[ArrayLike] = (),
 ) -> dict[str, EstimatedMetric]:
     """Expected accuracy, precision, recall, f1 and ROC AUC with Monte-Carlo intervals.
+
+    ``variants``: the same rows calibrated by calibrators fitted on bootstrap resamples of the
+    reference. The draws are then shared among them, so the interval also carries the
+    calibrator's own uncertainty (with one calibrator from a few thousand reference rows, the
+    label draws alone cover the realised metric in fewer than 95% of windows).
 
     ``proba`` is the calibrated ``(n, k)`` probabilities (``Calibrator.apply``), ``predicted``
     the class index the model chose per row. ``scores`` are the probabilities the realised ROC
@@ -93,12 +100,18 @@ def estimate_classification(
             field="scores",
         )
     _check_arguments(draws, confidence)
-    if k > 2:
-        total = matrix.sum(axis=1, keepdims=True)
-        matrix = np.where(total > 0, matrix / np.where(total > 0, total, 1.0), 1.0 / k)
+    matrix = _normalised(matrix)
     setup = _setup(chosen, ranked, k)
     point = _expected(matrix, chosen, ranked)
-    realised = _simulate(matrix, setup, draws, seed)
+    if variants:
+        shaped = [_normalised(_probabilities(v, "variants")) for v in variants]
+        if any(v.shape != matrix.shape for v in shaped):
+            raise InvalidInput("every variant must have proba's shape", field="variants")
+        each = max(1, draws // len(shaped))
+        parts = [_simulate(v, setup, each, seed + i) for i, v in enumerate(shaped)]
+        realised = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    else:
+        realised = _simulate(matrix, setup, draws, seed)
     tail = (1.0 - confidence) / 2.0 * 100.0
     out = {}
     for name in ESTIMATED_METRICS:
@@ -108,6 +121,16 @@ def estimate_classification(
             continue
         low, high = np.percentile(values, [tail, 100.0 - tail])
         out[name] = EstimatedMetric(point[name], float(low), float(high))
+    return out
+
+
+def _normalised(matrix: Floats) -> Floats:
+    """Rows summing to one (more than two classes; an all-zero row becomes uniform)."""
+    k = matrix.shape[1]
+    if k <= 2:
+        return matrix
+    total = matrix.sum(axis=1, keepdims=True)
+    out: Floats = np.where(total > 0, matrix / np.where(total > 0, total, 1.0), 1.0 / k)
     return out
 
 

@@ -35,3 +35,14 @@ def test_estimate_refuses_what_it_cannot_use(project: Project) -> None:
         monitor.estimate(
             "models:/churn@champion", make_frame(1, 100), reference=make_frame(2, 100), target="x"
         )
+
+
+def test_estimate_scores_the_labels_that_arrived_and_explains_bad_rows(project: Project) -> None:
+    current = make_frame(23, 1_000)
+    current.loc[current.index[:400], "churned"] = None
+    found = monitor.estimate("models:/churn@champion", current, target="churned")
+    assert found.realised is not None and 0 < found.realised["f1"] < 1
+    broken = make_frame(24, 50).drop(columns=["churned"])
+    broken["age"] = float("nan")
+    with pytest.raises(InvalidInput, match="could not predict current_df"):
+        monitor.estimate("models:/churn@champion", broken)

@@ -161,3 +161,19 @@ def test_apply_refuses_another_number_of_classes() -> None:
 def test_damaged_records_are_refused(record: dict[str, object], match: str) -> None:
     with pytest.raises(InvalidInput, match=match):
         Calibrator.from_dict(record)
+
+
+def test_choose_calibrator_leaves_a_calibrated_model_alone_and_fixes_a_skewed_one() -> None:
+    from loopml.stats.calibration import choose_calibrator
+
+    rng = np.random.default_rng(5)
+    p = rng.beta(2, 3, 8_000)
+    y = (rng.random(8_000) < p).astype(int)
+    calibrated = np.column_stack([1 - p, p])
+    chosen, method, variants = choose_calibrator(calibrated, y, variants=4)
+    assert method == "none" and len(variants) == 4
+    np.testing.assert_allclose(chosen.apply(calibrated), calibrated)
+    skewed = np.column_stack([1 - p**2, p**2])
+    fixed, method, variants = choose_calibrator(skewed, y, variants=4)
+    assert method == "isotonic" and len(variants) == 4
+    assert abs(fixed.apply(skewed)[:, 1].mean() - y.mean()) < 0.01
