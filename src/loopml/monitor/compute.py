@@ -200,7 +200,7 @@ def compute_window(
     if rows is not None:
         if config.multivariate and result["status"] == "ok":
             _multivariate(reference, compared, rows, config, ws, result, signals)
-        if config.estimate and reference.calibrator is not None:
+        if config.estimate and reference.calibrator is not None and result["status"] == "ok":
             _estimate(reference, rows, result, signals)
         if task.labels:
             _realised(reference, rows, task.labels, config, result, signals)
@@ -305,7 +305,9 @@ def _rows_needed(
     wants_multivariate = (
         config.multivariate and result["status"] == "ok" and reference.sample_digest
     )
-    wants_estimate = config.estimate and reference.calibrator is not None
+    wants_estimate = (
+        config.estimate and reference.calibrator is not None and result["status"] == "ok"
+    )
     if not (wants_multivariate or wants_estimate or task.labels):
         return None
     columns = ["prediction_id", "model_version", "prediction"]

@@ -7,6 +7,7 @@ same store and artifact store as this process: the URIs go with every task.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,14 +34,11 @@ def dask_compute(executor: str, ws: Workspace) -> Any:
     ) -> list[dict[str, Any]]:
         client, cluster = _connect(executor)
         try:
-            futures = client.map(
-                compute_remote,
-                list(tasks),
-                reference=reference.to_dict(),
-                config=config.to_dict(),
-                uris=uris,
-                pure=False,
-            )
+            # One opaque payload: Dask reads nested dicts in arguments as task graphs.
+            payload = json.dumps(
+                {"reference": reference.to_dict(), "config": config.to_dict(), "uris": uris}
+            ).encode()
+            futures = client.map(compute_remote, list(tasks), [payload] * len(tasks), pure=False)
             return list(client.gather(futures))
         finally:
             client.close()
@@ -50,14 +48,12 @@ def dask_compute(executor: str, ws: Workspace) -> Any:
     return compute
 
 
-def compute_remote(
-    task: WindowTask,
-    *,
-    reference: Mapping[str, Any],
-    config: Mapping[str, Any],
-    uris: Mapping[str, str],
-) -> dict[str, Any]:
+def compute_remote(task: WindowTask, payload: bytes) -> dict[str, Any]:
     """Entry point on a worker: point the workspace at the caller's stores, then compute."""
+    given = json.loads(payload)
+    reference: Mapping[str, Any] = given["reference"]
+    config: Mapping[str, Any] = given["config"]
+    uris: Mapping[str, str] = given["uris"]
     ws = default_workspace()
     if (ws.settings.store_uri, ws.settings.artifact_uri) != (
         uris["store_uri"],
