@@ -281,11 +281,14 @@ def _story(
         server_log.close()
     after = champion_version(ws, "churn", "champion")
     iterations = list(reversed(ws.store.loop.iterations("churn", limit=100)))
-    _narrate(timeline, iterations, monitor.results("churn-watch"), drift_from, rows)
+    detection = _first_detection(ws, timeline)
+    first_seen = {w.window_key: w.creation_time for w in ws.store.monitors.windows("churn-watch")}
+    _narrate(
+        timeline, iterations, monitor.results("churn-watch"), first_seen, detection, drift_from
+    )
     report = folder / "monitor.html"
     monitor.report("churn-watch", report)
     promoted = [i for i in iterations[1:] if i.decision == "promoted"]
-    detection = _first_detection(ws, timeline)
     reaction = None
     if promoted and detection is not None and promoted[0].end_time is not None:
         reaction = round((promoted[0].end_time - detection) / 1000, 2)
@@ -310,7 +313,12 @@ def _story(
 
 
 def _narrate(
-    timeline: Timeline, iterations: list[Any], windows: list[Any], drift_from: int, rows: int
+    timeline: Timeline,
+    iterations: list[Any],
+    windows: list[Any],
+    first_seen: dict[str, int],
+    detection: int | None,
+    drift_from: int,
 ) -> None:
     """Add what the controller and the monitor did to the timeline, at the times they did it."""
     first_drift = next((w for w in windows if w.signals.get("dataset_drift") == 1), None)
@@ -319,7 +327,7 @@ def _narrate(
             f"monitor: data drift in window {int(first_drift.key[2:])} "
             f"(drift share {first_drift.drift_share:.2f}: "
             f"{', '.join(first_drift.drifted_columns[:4])})",
-            at_ms=first_drift.result.get("computed_at") or first_drift.end_time,
+            at_ms=first_seen.get(first_drift.key, first_drift.end_time),  # its first judgement
         )
     dropped = next(
         (
@@ -334,7 +342,7 @@ def _narrate(
         timeline.add(
             f"monitor: late labels show f1 {realised:.3f} in window {int(dropped.key[2:])} "
             f"(drop {dropped.signals['f1_drop']:.3f} from registration)",
-            at_ms=dropped.result.get("computed_at") or dropped.end_time,
+            at_ms=detection or dropped.end_time,  # the first check that saw it
         )
     for item in iterations[1:]:
         trigger = item.record.get("trigger") or {}
