@@ -62,3 +62,28 @@ def run_worker(script: str, name: str, **kwargs: Any) -> dict[str, Any]:
     if done.returncode != 0:
         raise RuntimeError(f"worker {name} failed: {done.stderr.strip()[-2000:]}")
     return last_json(done.stdout)
+
+
+def segment_table(features: Any, proba: np.ndarray, times: np.ndarray, model: str = "churn") -> Any:
+    """A prediction-log segment as the server writes it (classifier: labels from P >= 0.5),
+    built column-wise so months of traffic can be written without a row loop."""
+    import json
+
+    import pyarrow as pa
+
+    from loopml.predictions.log import CLASSES_METADATA_KEY
+
+    rows = len(times)
+    columns: dict[str, Any] = {
+        "prediction_id": pa.array([f"{t:012x}7{i:019x}" for i, t in enumerate(times)]),
+        "time_ms": pa.array(np.asarray(times, dtype=np.int64)),
+        "model_name": pa.array([model] * rows),
+        "model_version": pa.array(np.ones(rows, np.int64)),
+        "role": pa.array(["champion"] * rows),
+        "latency_ms": pa.array(np.full(rows, 1.0)),
+        **{f"input.{name}": pa.array(features[name].to_numpy()) for name in features.columns},
+        "prediction": pa.array((proba[:, 1] >= 0.5).astype(float)),
+        "proba.0": pa.array(proba[:, 0]),
+        "proba.1": pa.array(proba[:, 1]),
+    }
+    return pa.table(columns, metadata={CLASSES_METADATA_KEY: json.dumps([0, 1]).encode()})

@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import run_worker
+from _common import run_worker, segment_table
 
 TARGET_MS = 200.0
 
 
 def worker_tick(ticks: int, windows: int) -> dict[str, Any]:
     import numpy as np
-    import pyarrow as pa
 
     from loopml.datasets import CHURN_FEATURES, make_churn
     from loopml.loop import load_project, tick
@@ -61,19 +60,7 @@ def worker_tick(ticks: int, windows: int) -> dict[str, Any]:
         frame = make_churn(500, seed=100 + w)[list(CHURN_FEATURES)]
         proba = model.predict_proba(frame)
         times = start + w * 60_000 + np.arange(500, dtype=np.int64)
-        columns = {
-            "prediction_id": pa.array([f"{t:012x}7{i:019x}" for i, t in enumerate(times)]),
-            "time_ms": pa.array(times),
-            "model_name": pa.array(["churn"] * 500),
-            "model_version": pa.array(np.ones(500, np.int64)),
-            "role": pa.array(["champion"] * 500),
-            "latency_ms": pa.array(np.full(500, 1.0)),
-            **{f"input.{n}": pa.array(frame[n].to_numpy()) for n in CHURN_FEATURES},
-            "prediction": pa.array((proba[:, 1] >= 0.5).astype(float)),
-            "proba.0": pa.array(proba[:, 0]),
-            "proba.1": pa.array(proba[:, 1]),
-        }
-        store_segment(pa.table(columns), "churn", ws)
+        store_segment(segment_table(frame, proba, times), "churn", ws)
     first = tick(project)  # computes the windows
     timings = []
     for _ in range(ticks):

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import run_worker
+from _common import run_worker, segment_table
 
 TARGET_S = 10.0
 HOUR = 3_600_000
@@ -38,7 +38,6 @@ T0 = 1_780_000_000_000 // HOUR * HOUR
 
 def _setup(days: int, rows: int) -> dict[str, Any]:
     """Register the model and write the log; returns what the timed runs need."""
-    import pyarrow as pa
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -46,7 +45,7 @@ def _setup(days: int, rows: int) -> dict[str, Any]:
 
     import loopml
     from loopml.datasets import CHURN_CATEGORICAL, CHURN_FEATURES, CHURN_NUMERIC, make_churn
-    from loopml.predictions.log import CLASSES_METADATA_KEY, store_segment
+    from loopml.predictions.log import store_segment
     from loopml.registry import set_alias
     from loopml.workspace import default_workspace
 
@@ -80,21 +79,7 @@ def _setup(days: int, rows: int) -> dict[str, Any]:
         proba = model.predict_proba(features)
         start = T0 + hour * HOUR
         times = start + np.sort(rng.integers(0, HOUR, rows))
-        columns: dict[str, Any] = {
-            "prediction_id": pa.array([f"{t:012x}7{i:019x}" for i, t in enumerate(times)]),
-            "time_ms": pa.array(times, pa.int64()),
-            "model_name": pa.array(["churn"] * rows),
-            "model_version": pa.array(np.ones(rows, np.int64)),
-            "role": pa.array(["champion"] * rows),
-            "latency_ms": pa.array(np.full(rows, 1.0)),
-        }
-        for name in CHURN_FEATURES:
-            columns[f"input.{name}"] = pa.array(features[name].to_numpy())
-        columns["prediction"] = pa.array((proba[:, 1] >= 0.5).astype(float))
-        columns["proba.0"] = pa.array(proba[:, 0])
-        columns["proba.1"] = pa.array(proba[:, 1])
-        table = pa.table(columns, metadata={CLASSES_METADATA_KEY: json.dumps([0, 1]).encode()})
-        store_segment(table, "churn", ws)
+        store_segment(segment_table(features, proba, times), "churn", ws)
     return {"write_s": time.perf_counter() - started}
 
 
@@ -122,7 +107,6 @@ def worker_windows(days: int, rows: int) -> dict[str, Any]:
 
 
 def _extra_hour(days: int, rows: int) -> None:
-    import pyarrow as pa
 
     from loopml.datasets import CHURN_FEATURES, make_churn
     from loopml.predictions.log import store_segment
@@ -134,19 +118,7 @@ def _extra_hour(days: int, rows: int) -> None:
     proba = model.predict_proba(frame)
     start = T0 + days * 24 * HOUR
     times = start + np.arange(rows, dtype=np.int64)
-    columns: dict[str, Any] = {
-        "prediction_id": pa.array([f"{t:012x}7{i:019x}" for i, t in enumerate(times)]),
-        "time_ms": pa.array(times),
-        "model_name": pa.array(["churn"] * rows),
-        "model_version": pa.array(np.ones(rows, np.int64)),
-        "role": pa.array(["champion"] * rows),
-        "latency_ms": pa.array(np.full(rows, 1.0)),
-        **{f"input.{n}": pa.array(frame[n].to_numpy()) for n in CHURN_FEATURES},
-        "prediction": pa.array((proba[:, 1] >= 0.5).astype(float)),
-        "proba.0": pa.array(proba[:, 0]),
-        "proba.1": pa.array(proba[:, 1]),
-    }
-    store_segment(pa.table(columns), "churn", default_workspace())
+    store_segment(segment_table(frame, proba, times), "churn", default_workspace())
 
 
 WORKERS = {"windows": worker_windows}

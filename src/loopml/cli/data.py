@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from loopml.cli.errors import fail
 from loopml.cli.lineage import show_data
-from loopml.cli.render import cell, console, print_json, table, when
+from loopml.cli.render import cell, console, print_json, progress_bar, table, when
 from loopml.errors import InvalidInput
 
 app = typer.Typer(no_args_is_help=True)
@@ -62,22 +61,13 @@ def add(
     if as_table:
         version = datasets.add(name, _read_table(source), tags=tags, description=description)
     else:
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=as_json,
-        ) as bar:
-            task = bar.add_task(f"Hashing {source}", total=None)
+        with progress_bar(f"Hashing {source}", hidden=as_json) as progress:
             version = datasets.add(
                 name,
                 source,
                 tags=tags,
                 description=description,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                progress=progress,
             )
     if as_json:
         print_json(version.to_dict())

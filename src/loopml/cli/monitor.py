@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from loopml.cli.render import console, print_json, table, when
+from loopml.cli.render import console, print_json, progress_bar, table, when
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -164,21 +163,8 @@ def run(
     """Process the predictions and labels that arrived since the last run."""
     import loopml.monitor as monitor
 
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=as_json,
-    ) as bar:
-        task = bar.add_task(f"Monitoring {name}", total=None)
-        found = monitor.run(
-            name,
-            executor=executor,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+    with progress_bar(f"Monitoring {name}", hidden=as_json) as progress:
+        found = monitor.run(name, executor=executor, progress=progress)
     if as_json:
         print_json([w.to_dict() for w in found])
         return
