@@ -399,10 +399,10 @@ def _estimate(
             "with probabilities"
         )
         return
-    order = _sorted_order(reference.classes)
+    order = sorted_class_order(reference.classes)
     estimates = estimate_classification(
         calibrator.apply(proba)[:, order],
-        _reorder_index(predicted, order),
+        reorder_index(predicted, order),
         scores=proba[:, order],  # ROC AUC ranks by the model's own scores, as it is measured
         draws=ESTIMATE_DRAWS,
         variants=[v.apply(proba)[:, order] for v in reference.calibrator_variant_objects()],
@@ -421,7 +421,7 @@ def _estimate(
                 signals[f"estimated_{name}_drop"] = _degradation(name, baseline[name], item.value)
 
 
-def _sorted_order(classes: Sequence[Any]) -> list[int]:
+def sorted_class_order(classes: Sequence[Any]) -> list[int]:
     """Column order that sorts the classes as the metric code does (the positive class last)."""
     keys = [
         (0, float(c)) if isinstance(c, int | float) and not isinstance(c, bool) else (1, str(c))
@@ -430,7 +430,7 @@ def _sorted_order(classes: Sequence[Any]) -> list[int]:
     return sorted(range(len(classes)), key=lambda i: keys[i])
 
 
-def _reorder_index(index: np.ndarray, order: Sequence[int]) -> np.ndarray:
+def reorder_index(index: np.ndarray, order: Sequence[int]) -> np.ndarray:
     position = np.empty(len(order), dtype=np.int64)
     position[list(order)] = np.arange(len(order))
     reordered: np.ndarray = position[index]

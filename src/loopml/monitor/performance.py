@@ -19,7 +19,7 @@ import pandas as pd
 from loopml.data.get import get as get_data
 from loopml.errors import InvalidInput, LoopMLError, NotFound, summary
 from loopml.evaluation.evaluate import features_for, model_classes
-from loopml.monitor.compute import _reorder_index, _sorted_order
+from loopml.monitor.compute import reorder_index, sorted_class_order
 from loopml.monitor.reference import class_index
 from loopml.registry.load import load_model, resolve
 from loopml.stats.calibration import choose_calibrator
@@ -104,10 +104,10 @@ def estimate(
             hint="pass rows with the columns and types the model was trained on",
         ) from exc
     predicted = class_index(labels, classes)
-    order = _sorted_order(classes)
+    order = sorted_class_order(classes)
     found = estimate_classification(
         calibrator.apply(proba)[:, order],
-        _reorder_index(predicted, order),
+        reorder_index(predicted, order),
         scores=proba[:, order],
         draws=draws,
         variants=[v.apply(proba)[:, order] for v in variants],
